@@ -1,0 +1,41 @@
+"""The harness's exception hierarchy.
+
+The CLI catches :class:`HarnessError` and prints its message as one line (exit 1); anything
+else is a bug in the harness and keeps its traceback. Every message names the thing that is
+wrong and what to do about it, because the person reading it is a student at a terminal, not
+the author of this code.
+"""
+
+from __future__ import annotations
+
+
+class HarnessError(Exception):
+    """A problem the user can fix; the message says how."""
+
+
+class DataError(HarnessError):
+    """The image folder is missing, malformed or unreadable."""
+
+
+class SpecError(HarnessError):
+    """A team's ``model.py`` does not load or does not conform to ``GeneratorSpec``."""
+
+
+class TeamCodeError(HarnessError):
+    """Team code failed, hung or misbehaved while running in its child process."""
+
+
+class SampleError(HarnessError):
+    """Samples handed back by a team's child process break the samples contract."""
+
+
+class RunNotFoundError(HarnessError):
+    """No trained run or checkpoint where one was asked for."""
+
+
+class WeightsError(HarnessError):
+    """The Inception weights cannot be obtained or fail verification."""
+
+
+class NumericalError(HarnessError):
+    """A metric could not be computed reliably (for example a complex matrix square root)."""

@@ -1,0 +1,128 @@
+"""Run folders: ``runs/<team>/<run_id>/`` with config.json, metrics.jsonl, checkpoints, samples.
+
+Run ids are UTC timestamps, so sorting names sorts runs by start time and the latest run of a
+team is the last name that holds a ``config.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from harness import atomic
+from harness.errors import HarnessError, RunNotFoundError
+
+TEAM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+CONFIG = "config.json"
+METRICS = "metrics.jsonl"
+CHECKPOINTS = "checkpoints"
+SAMPLES = "samples"
+
+
+def team_name(team_dir: Path) -> str:
+    """The team's name, its folder's name, checked to be safe as a file and column name."""
+    name = Path(team_dir).resolve().name
+    if not TEAM_NAME.match(name):
+        raise HarnessError(
+            f"team folder name {name!r} is not usable; use letters, digits, '_', '-' or '.'"
+        )
+    return name
+
+
+def utc_now() -> str:
+    """The current UTC time as ISO 8601 to the second, for records."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def new_run_dir(runs_root: Path, team: str) -> Path:
+    """Create and return a fresh ``runs/<team>/<run_id>/``."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    base = Path(runs_root) / team
+    base.mkdir(parents=True, exist_ok=True)
+    for n in range(1000):
+        candidate = base / (stamp if n == 0 else f"{stamp}-{n}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise HarnessError(f"could not create a run folder under {base}")
+
+
+def list_runs(runs_root: Path, team: str) -> list[Path]:
+    """All runs of a team that got as far as writing a config, oldest first."""
+    base = Path(runs_root) / team
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.iterdir() if (p / CONFIG).is_file())
+
+
+def find_run(runs_root: Path, team: str, run_id: str | None = None) -> Path:
+    """The named run, or the latest one that has a checkpoint.
+
+    Raises:
+        RunNotFoundError: no such run, or the team has no trained run; says how to make one.
+    """
+    runs = list_runs(runs_root, team)
+    if run_id:
+        for run in runs:
+            if run.name == run_id:
+                return run
+        known = ", ".join(r.name for r in runs[-5:]) or "none"
+        raise RunNotFoundError(
+            f"team {team} has no run {run_id!r} under {runs_root} (recent: {known})"
+        )
+    trained = [r for r in runs if latest_checkpoint(r, missing_ok=True) is not None]
+    if not trained:
+        raise RunNotFoundError(
+            f"team {team} has no trained run under {runs_root}; run `harness train submissions/{team}`"
+        )
+    return trained[-1]
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    """The run's config.json."""
+    return json.loads((Path(run_dir) / CONFIG).read_text())
+
+
+def write_config(run_dir: Path, config: dict[str, Any]) -> None:
+    """Atomically (re)write the run's config.json."""
+    atomic.write_text(Path(run_dir) / CONFIG, json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
+def latest_checkpoint(run_dir: Path, *, missing_ok: bool = False) -> Path | None:
+    """The newest checkpoint named by ``checkpoints/latest.json``."""
+    pointer = Path(run_dir) / CHECKPOINTS / "latest.json"
+    if pointer.is_file():
+        path = Path(run_dir) / CHECKPOINTS / json.loads(pointer.read_text())["file"]
+        if path.is_file():
+            return path
+    if missing_ok:
+        return None
+    raise RunNotFoundError(f"run {run_dir} has no checkpoint yet; train it first")
+
+
+def git_commit(path: Path) -> str:
+    """The commit of the repository holding ``path`` (``+dirty`` if it has local changes)."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(path), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")

@@ -1,0 +1,105 @@
+"""Shared fixtures: a tiny demo dataset, isolated caches, and tiny team folders."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harness.demo import make_demo_dataset
+
+TINY_TEAM = """
+from __future__ import annotations
+
+import albumentations as A
+import torch
+from torch import nn
+
+from harness.spec import TrainConfig
+
+SIZE = 16
+
+
+class Generator(nn.Module):
+    def __init__(self, latent_dim, width):
+        super().__init__()
+        self.embed = nn.Embedding(2, 4)
+        self.net = nn.Sequential(nn.Linear(latent_dim + 4, width), nn.ReLU(), nn.Linear(width, 3 * SIZE * SIZE))
+
+    def forward(self, z, y):
+        return torch.tanh(self.net(torch.cat([z, self.embed(y)], 1))).view(-1, 3, SIZE, SIZE)
+
+
+class Discriminator(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.embed = nn.Embedding(2, 4)
+        self.net = nn.Sequential(nn.Linear(3 * SIZE * SIZE + 4, width), nn.LeakyReLU(0.2), nn.Linear(width, 1))
+
+    def forward(self, x, y):
+        return self.net(torch.cat([x.flatten(1), self.embed(y)], 1)).flatten()
+
+
+class TinySpec:
+    name = "tiny"
+    latent_dim = 8
+    image_size = SIZE
+    loss = "bce"
+    train = TrainConfig(epochs=2, batch_size=8, lr_g=1e-3, lr_d=1e-3, ema_decay=0.9)
+    hparams = {"width": 32}
+
+    def build_generator(self, hparams):
+        return Generator(self.latent_dim, hparams["width"])
+
+    def build_discriminator(self, hparams):
+        return Discriminator(hparams["width"])
+
+    def augmentation(self):
+        return A.Compose([A.HorizontalFlip(p=0.5)])
+
+    def search_space(self, trial):
+        return {"lr_g": trial.suggest_float("lr_g", 1e-4, 1e-2, log=True),
+                "width": trial.suggest_categorical("width", [16, 32])}
+
+
+spec = TinySpec()
+"""
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test session caches under a temporary folder, never in the user's home."""
+    cache = tmp_path_factory.getbasetemp() / "harness-cache"
+    monkeypatch.setenv("HARNESS_CACHE", str(cache))
+    monkeypatch.delenv("HARNESS_DATA", raising=False)
+    monkeypatch.delenv("HARNESS_RUNS", raising=False)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """24 + 24 train and 12 + 12 test demo faces at 32 x 32 (read-only by convention)."""
+    root = tmp_path_factory.mktemp("data") / "facemask"
+    return make_demo_dataset(root, train_per_class=24, test_per_class=12, size=32, seed=1)
+
+
+def write_team(
+    folder: Path, replace: dict[str, str] | None = None, source: str = TINY_TEAM
+) -> Path:
+    """Write a team folder whose model.py is ``source`` with textual replacements applied."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = textwrap.dedent(source)
+    for old, new in (replace or {}).items():
+        assert old in text, f"template has no {old!r}"
+        text = text.replace(old, new)
+    (folder / "model.py").write_text(text)
+    return folder
+
+
+@pytest.fixture
+def tiny_team(tmp_path: Path) -> Path:
+    """A valid, fast team folder (16 x 16 MLP GAN) named ``tiny``."""
+    return write_team(tmp_path / "submissions" / "tiny")
