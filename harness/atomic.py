@@ -18,6 +18,12 @@ from typing import IO, Any
 from harness.errors import HarnessError
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 @contextlib.contextmanager
 def disk_full_as_error(target: Path) -> Iterator[None]:
     """Turn a full disk (ENOSPC) while writing ``target`` into a one-line HarnessError."""
@@ -44,6 +50,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
     try:
         with disk_full_as_error(target):
             yield tmp

@@ -48,9 +48,28 @@ def err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def jsonable(value: Any) -> Any:
+    """``value`` with NaN and infinities as ``null`` and numpy scalars as Python numbers,
+    so that ``--json`` output is strict JSON that ``jq`` accepts."""
+    import math
+
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def emit(result: Any, as_json: bool, text: str) -> None:
-    """Print a command's result: JSON on request, else the human-readable ``text``."""
-    typer.echo(json.dumps(result, indent=2, default=str) if as_json else text)
+    """Print a command's result: strict JSON on request, else the human-readable ``text``."""
+    if as_json:
+        typer.echo(json.dumps(jsonable(result), indent=2, default=str, allow_nan=False))
+    else:
+        typer.echo(text)
 
 
 # ---------------------------------------------------------------- data
@@ -223,18 +242,185 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
     return out
 
 
+SubmissionsOpt = Annotated[
+    Path, typer.Option("--submissions", help="Folder of team folders, for --all.")
+]
+BoardOpt = Annotated[Path, typer.Option("--leaderboard", help="Results CSV to append to.")]
+
+
+@app.command()
+def sample(
+    team: TeamArg,
+    runs: RunsOpt = None,
+    run: Annotated[str | None, typer.Option(help="Run id [default: latest trained].")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="A checkpoint file of that run.")] = None,
+    n: Annotated[int, typer.Option("--n", help="Samples per class.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Sample seed.")] = 0,
+    device: DeviceOpt = "auto",
+) -> None:
+    """Generate N samples per class from a trained run into samples.npz and a grid PNG."""
+    from harness.paths import runs_root
+    from harness.sample import sample_team
+
+    result = sample_team(
+        team,
+        runs_root=runs_root(runs),
+        run_id=run,
+        checkpoint=checkpoint,
+        n_per_class=n,
+        seed=seed,
+        device=device,
+    )
+    typer.echo(f"{result.path}\n{result.path.with_suffix('.png')}")
+
+
+@app.command()
+def score(
+    team: Annotated[Path | None, typer.Argument(help="A team folder (or use --all).")] = None,
+    all_teams: Annotated[
+        bool, typer.Option("--all", help="Score every team in --submissions.")
+    ] = False,
+    submissions: SubmissionsOpt = Path("submissions"),
+    data: DataOpt = None,
+    runs: RunsOpt = None,
+    run: Annotated[str | None, typer.Option(help="Run id [default: each team's latest].")] = None,
+    n: Annotated[int, typer.Option("--n", help="Samples per class.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Sample seed, the same for every team.")] = 0,
+    bootstrap: Annotated[
+        int, typer.Option(help="Bootstrap replicates for the interval (0: none).")
+    ] = 100,
+    labels: Annotated[
+        bool, typer.Option(help="Measure label fidelity with the mask classifier.")
+    ] = True,
+    device: DeviceOpt = "auto",
+    leaderboard: BoardOpt = Path("leaderboard/results.csv"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Score one team, or every team with --all, and append the rows to the leaderboard."""
+    from harness import leaderboard as board
+    from harness.paths import data_root, runs_root
+    from harness.score import Scorer, ScoreSettings, discover_teams
+
+    if (team is None) == (not all_teams):
+        raise HarnessError("give one team folder, or --all to score every team in --submissions")
+    teams = discover_teams(submissions) if all_teams else [team]
+    settings = ScoreSettings(n_per_class=n, seed=seed, bootstrap=bootstrap, device=device)
+    root = data_root(data)
+    judge = None
+    if labels:
+        from harness.label_fidelity import LabelJudge
+
+        judge = LabelJudge(root, device=device, say=err)
+    scorer = Scorer(
+        data_root=root, runs_root=runs_root(runs), settings=settings, say=err, label_judge=judge
+    )
+    rows = scorer.score_teams(teams, run_id=run)  # type: ignore[arg-type]
+    board.append_rows(rows, leaderboard)
+    table = board.ranked(board.read(leaderboard).iloc[-len(rows) :], all_runs=True)
+    emit(rows, as_json, table.to_string(index=False))
+    if not all_teams and rows[0]["status"] != "ok":
+        raise typer.Exit(1)
+
+
+@app.command()
+def fid(
+    path1: Annotated[Path, typer.Argument(help="Image folder, samples .npz or statistics .npz.")],
+    path2: Annotated[Path, typer.Argument(help="Image folder, samples .npz or statistics .npz.")],
+    dims: Annotated[int, typer.Option(help="Feature dims: 2048 (pool3), 768, 192 or 64.")] = 2048,
+    size: Annotated[
+        int | None, typer.Option(help="Resize images to SIZE first (harness resizer).")
+    ] = None,
+    class_: Annotated[
+        str | None, typer.Option("--class", help="Only this class of .npz samples (name or index).")
+    ] = None,
+    batch_size: int = 50,
+    device: DeviceOpt = "auto",
+    as_json: JsonOpt = False,
+) -> None:
+    """FID between two image sets, as `python -m pytorch_fid` computes it."""
+    from harness import device as device_mod
+    from harness.classes import class_index
+    from harness.metrics.fid import frechet_distance
+    from harness.metrics.inception import InceptionFeatures
+    from harness.metrics.sources import statistics_of
+
+    label = None
+    if class_ is not None:
+        try:
+            label = class_index(class_)
+        except ValueError as exc:
+            raise HarnessError(str(exc)) from None
+    dev = device_mod.resolve_device(device)
+    device_mod.configure(dev)
+    extractor = InceptionFeatures(dims=dims, device=dev, batch_size=batch_size)
+    a = statistics_of(path1, extractor, size=size, label=label)
+    b = statistics_of(path2, extractor, size=size, label=label)
+    value = frechet_distance(a, b)
+    result = {
+        "fid": value,
+        "n1": a.n,
+        "n2": b.n,
+        "dims": dims,
+        "weights_sha256": extractor.weights.sha256,
+    }
+    emit(result, as_json, f"FID: {value}")
+
+
+@app.command()
+def weights(as_json: JsonOpt = False) -> None:
+    """Where the FID Inception weights are, their sha256, and how they were obtained."""
+    from harness.metrics.weights import ensure_weights
+
+    info = ensure_weights()
+    text = (
+        f"path:         {info.path}\nsha256:       {info.sha256}\n"
+        f"source:       {info.source}\nverification: {info.verification}"
+    )
+    emit(info.as_dict(), as_json, text)
+
+
+@app.command("leaderboard")
+def leaderboard_cmd(
+    path: Annotated[Path, typer.Option("--path", help="Results CSV.")] = Path(
+        "leaderboard/results.csv"
+    ),
+    markdown: Annotated[
+        Path | None, typer.Option(help="Also write the board as Markdown here.")
+    ] = None,
+    all_runs: Annotated[
+        bool, typer.Option("--all-runs", help="Every ok run, not each team's best.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The ranked board (each team's best run); lower score wins."""
+    from harness import leaderboard as board
+
+    table = board.ranked(board.read(path), all_runs=all_runs)
+    if markdown is not None:
+        from harness import atomic
+
+        atomic.write_text(markdown, board.to_markdown(table) + "\n")
+        err(f"wrote {markdown}")
+    emit(
+        table.to_dict(orient="records"),
+        as_json,
+        table.to_string(index=False) if len(table) else "no rows yet",
+    )
+
+
 @app.command()
 def quickstart(
     data: DataOpt = None,
     team: Annotated[Path, typer.Option(help="The team to train.")] = Path("submissions/team2"),
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 1,
+    n: Annotated[int, typer.Option("--n", help="Samples per class for scoring.")] = 250,
     workdir: Annotated[Path, typer.Option(help="Where runs and results go.")] = Path("quickstart"),
     device: DeviceOpt = "auto",
     download: Annotated[
         bool, typer.Option(help="Try downloading the data when none is found.")
     ] = True,
 ) -> None:
-    """Run the whole loop once: find or fetch data, train a team briefly, show the outcome."""
+    """Run the whole loop once: data, a short training, scoring, the ranked board."""
     from harness.quickstart import run_quickstart
 
     outcome = run_quickstart(
@@ -242,17 +428,27 @@ def quickstart(
         team_dir=team,
         workdir=workdir,
         epochs=epochs,
+        n_per_class=n,
         device=device,
         say=err,
         allow_download=download,
     )
     trained = outcome["train"]
     typer.echo(
-        f"trained {team} to epoch {trained['epochs_done']} at {trained['images_per_s']:.0f} images/s; "
-        f"sample grid: {trained['grid']}"
+        f"\ntrained {team} for {trained['epochs_done']} epoch(s) at {trained['images_per_s']:.0f} images/s "
+        f"on {trained['device']}\nsample grid: {trained['grid']}\n"
     )
+    board = outcome["board"]
+    typer.echo(board.to_string(index=False))
+    typer.echo(
+        f"\nresults: {outcome['board_path']} (score = FID(with_mask) + FID(without_mask), lower wins)"
+    )
+    if n < 1000:
+        typer.echo(
+            f"scored with {n} samples per class; the competition uses 1,000 (FID falls as N grows)"
+        )
     if outcome["demo"]:
-        typer.echo("(DEMO data: these numbers say nothing about the real competition)")
+        typer.echo("DEMO data: these numbers say nothing about the real competition")
 
 
 # ---------------------------------------------------------------- entry point

@@ -28,7 +28,12 @@ class QuickstartData:
 
 
 def resolve_quickstart_data(
-    flag: Path | None, workdir: Path, say: Callable[[str], None], *, allow_download: bool = True
+    flag: Path | None,
+    workdir: Path,
+    say: Callable[[str], None],
+    *,
+    allow_download: bool = True,
+    demo_sizes: tuple[int, int] = (300, 100),
 ) -> QuickstartData:
     """Find data: the flag or environment, the default folder, a download, or the demo set."""
     import os
@@ -56,7 +61,7 @@ def resolve_quickstart_data(
             say(f"download failed: {exc}")
     demo_root = workdir / "demo-data"
     if not is_demo(demo_root):
-        make_demo_dataset(demo_root)
+        make_demo_dataset(demo_root, train_per_class=demo_sizes[0], test_per_class=demo_sizes[1])
     say(
         "USING THE SYNTHETIC DEMO SET: the loop runs end to end, but its scores mean nothing. "
         "Get the real data with `harness data download` or `harness data import PATH`."
@@ -70,22 +75,51 @@ def run_quickstart(
     team_dir: Path,
     workdir: Path,
     epochs: int,
+    n_per_class: int,
     device: str,
     say: Callable[[str], None],
     allow_download: bool = True,
+    settings: Any = None,
+    demo_sizes: tuple[int, int] = (300, 100),
 ) -> dict[str, Any]:
-    """Data, then a short training of ``team_dir``; returns what was done."""
+    """Data, a short training of ``team_dir``, scoring, the ranked board; returns all of it."""
+    from harness import leaderboard
+    from harness.label_fidelity import LabelJudge
+    from harness.score import Scorer, ScoreSettings
     from harness.train import train_team
 
     workdir.mkdir(parents=True, exist_ok=True)
-    found = resolve_quickstart_data(data_flag, workdir, say, allow_download=allow_download)
+    found = resolve_quickstart_data(
+        data_flag, workdir, say, allow_download=allow_download, demo_sizes=demo_sizes
+    )
     say(f"data: {found.root} ({found.how})")
     say(f"training {team_dir} for {epochs} epoch(s) ...")
-    result = train_team(
+    runs_root = workdir / "runs"
+    trained = train_team(
         team_dir,
         data_root=found.root,
-        runs_root=workdir / "runs",
+        runs_root=runs_root,
         overrides={"epochs": epochs},
         device=device,
     )
-    return {"data": str(found.root), "demo": found.demo, "train": result}
+    say(f"scoring with {n_per_class} samples per class against the held-out test images ...")
+    settings = settings or ScoreSettings(n_per_class=n_per_class, device=device, bootstrap=50)
+    scorer = Scorer(
+        data_root=found.root,
+        runs_root=runs_root,
+        settings=settings,
+        say=say,
+        label_judge=LabelJudge(found.root, device=device, say=say),
+    )
+    rows = scorer.score_teams([team_dir])
+    board_path = workdir / "leaderboard" / "results.csv"
+    leaderboard.append_rows(rows, board_path)
+    board = leaderboard.ranked(leaderboard.read(board_path))
+    return {
+        "data": str(found.root),
+        "demo": found.demo,
+        "train": trained,
+        "rows": rows,
+        "board": board,
+        "board_path": str(board_path),
+    }

@@ -67,6 +67,33 @@ spec = TinySpec()
 """
 
 
+@pytest.fixture(scope="session", autouse=True)
+def offline_torch_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Inception weights are derived offline once per test session, in a private torch home."""
+    import os
+
+    home = tmp_path_factory.getbasetemp() / "torch-home"
+    os.environ["TORCH_HOME"] = str(home)
+    os.environ["HARNESS_OFFLINE"] = "1"
+    return home
+
+
+@pytest.fixture(scope="session")
+def fid_weights(offline_torch_home: Path):  # type: ignore[no-untyped-def]
+    """The derived FID Inception weights (about 15 s to derive and verify, once)."""
+    from harness.metrics.weights import ensure_weights
+
+    return ensure_weights()
+
+
+@pytest.fixture(scope="session")
+def pool3(fid_weights):  # type: ignore[no-untyped-def]
+    """A CPU feature extractor with pool3 (2048-d) features."""
+    from harness.metrics.inception import InceptionFeatures
+
+    return InceptionFeatures(dims=2048, device="cpu", weights=fid_weights)
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch

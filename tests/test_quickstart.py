@@ -1,0 +1,51 @@
+"""The newcomer's first run: demo data when offline, then train, score, rank."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.demo import is_demo
+from harness.quickstart import resolve_quickstart_data, run_quickstart
+from harness.score import ScoreSettings
+
+
+def test_quickstart_runs_the_loop_on_demo_data_when_offline(
+    tiny_team: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fid_weights,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no data/facemask here
+    messages: list[str] = []
+    outcome = run_quickstart(
+        data_flag=None,
+        team_dir=tiny_team,
+        workdir=tmp_path / "qs",
+        epochs=1,
+        n_per_class=8,
+        device="cpu",
+        say=messages.append,
+        allow_download=False,
+        settings=ScoreSettings(
+            n_per_class=8, bootstrap=10, kid_subsets=3, kid_subset_size=6, dims=64, device="cpu"
+        ),
+        demo_sizes=(24, 10),
+    )
+    assert outcome["demo"] and is_demo(Path(outcome["data"]))
+    assert any("USING THE SYNTHETIC DEMO SET" in m for m in messages)
+    row = outcome["rows"][0]
+    assert row["status"] == "ok" and row["demo_data"] is True and row["n_fake_with_mask"] == 8
+    assert (tmp_path / "qs" / "leaderboard" / "results.csv").is_file()
+    assert outcome["board"].iloc[0]["team"] == "tiny"
+    assert not (tmp_path / "leaderboard").exists(), "a quickstart never touches the real board"
+
+
+def test_quickstart_uses_the_given_data_and_checks_it(tiny_data: Path, tmp_path: Path) -> None:
+    found = resolve_quickstart_data(tiny_data, tmp_path, print)
+    assert found.root == tiny_data and found.demo
+    from harness.errors import DataError
+
+    with pytest.raises(DataError, match="does not exist"):
+        resolve_quickstart_data(tmp_path / "typo", tmp_path, print)
