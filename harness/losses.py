@@ -6,6 +6,7 @@ The training loop only ever talks to a loss hook, so the built-in losses and a t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -98,8 +99,9 @@ class WGANGPLoss:
         return -logits_of(d(fake, y)).mean()
 
 
-def resolve_loss(loss: Any, gp_weight: float) -> LossHook:
-    """The hook for a spec's ``loss``: a built-in by name, or the team's own object."""
+def resolve_loss(loss: Any, gp_weight: float, hparams: Mapping[str, Any] | None = None) -> LossHook:
+    """The hook for a spec's ``loss``: a built-in by name, the team's own hook object, or the
+    hook that the team's factory ``loss(hparams)`` builds (for loss weights that are hparams)."""
     if isinstance(loss, str):
         if loss == "bce":
             return BCELoss()
@@ -110,7 +112,23 @@ def resolve_loss(loss: Any, gp_weight: float) -> LossHook:
         raise SpecError(f"unknown loss {loss!r}; use one of {', '.join(LOSS_NAMES)} or a LossHook")
     if isinstance(loss, LossHook):
         return loss
-    raise SpecError("spec.loss must be a loss name or an object with the LossHook methods")
+    if callable(loss):
+        built = loss(dict(hparams or {}))
+        if isinstance(built, LossHook):
+            return built
+        raise SpecError(f"spec.loss(hparams) returned {type(built).__name__}, not a LossHook")
+    raise SpecError(
+        "spec.loss must be a loss name, a LossHook, or a function of hparams returning one"
+    )
+
+
+def describe_loss(loss: Any) -> str:
+    """A short name for a spec's loss, for records: the built-in name or the hook's class."""
+    if isinstance(loss, str):
+        return loss
+    if callable(loss) and not isinstance(loss, LossHook):
+        return f"{getattr(loss, '__name__', 'loss')}(hparams)"
+    return type(loss).__name__
 
 
 def split_output(output: LossOutput, what: str) -> tuple[torch.Tensor, dict[str, float]]:

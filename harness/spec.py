@@ -23,7 +23,7 @@ import dataclasses
 import importlib.util
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 LossName = Literal["bce", "hinge", "wgan-gp"]
+LossFactory = Callable[[Mapping[str, Any]], "LossHook"]
 LOSS_NAMES: tuple[str, ...] = ("bce", "hinge", "wgan-gp")
 SPEC_ATTRIBUTE = "spec"
 
@@ -150,7 +151,8 @@ class GeneratorSpec(Protocol):
         name: a short display name for the leaderboard.
         latent_dim: size of ``z``.
         image_size: side ``S`` of generated images (the competition uses 64).
-        loss: ``"bce"``, ``"hinge"``, ``"wgan-gp"`` or a :class:`LossHook`.
+        loss: ``"bce"``, ``"hinge"``, ``"wgan-gp"``, a :class:`LossHook`, or a method
+            ``loss(hparams) -> LossHook`` when the loss has weights among the hparams.
         train: default :class:`TrainConfig`.
         hparams: architecture knobs passed to the builders (may be empty); Optuna may
             override them through :meth:`search_space`.
@@ -162,7 +164,7 @@ class GeneratorSpec(Protocol):
     name: str
     latent_dim: int
     image_size: int
-    loss: LossName | LossHook
+    loss: LossName | LossHook | LossFactory
     train: TrainConfig
     hparams: Mapping[str, Any]
 
@@ -292,9 +294,10 @@ def structural_problems(spec: Any) -> list[str]:
                 f"spec.loss {spec.loss!r} is unknown; use one of {', '.join(LOSS_NAMES)} "
                 "or a LossHook object"
             )
-    elif not isinstance(spec.loss, LossHook):
+    elif not isinstance(spec.loss, LossHook) and not callable(spec.loss):
         out.append(
-            "spec.loss must be a loss name or an object with discriminator_loss and generator_loss"
+            "spec.loss must be a loss name, an object with discriminator_loss and generator_loss, "
+            "or a function loss(hparams) returning one"
         )
     if not isinstance(spec.train, TrainConfig):
         out.append(

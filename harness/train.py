@@ -176,7 +176,7 @@ class Trainer:
         self.cache = load_arrays(Path(request["train_cache"]))
         self.size = int(self.cache.meta["size"])
         self.transform = augment.as_compose(self.spec.augmentation())
-        self.hook = losses.resolve_loss(self.spec.loss, self.cfg.gp_weight)
+        self.hook = losses.resolve_loss(self.spec.loss, self.cfg.gp_weight, self.hparams)
         self.diffaug = diffaugment.parse_policy(self.cfg.diffaugment)
 
         torch.manual_seed(self.cfg.seed)
@@ -284,9 +284,7 @@ class Trainer:
             spec_name=self.spec.name,
             latent_dim=self.spec.latent_dim,
             image_size=self.size,
-            loss=self.spec.loss
-            if isinstance(self.spec.loss, str)
-            else type(self.spec.loss).__name__,
+            loss=self._loss_name(),
             train_config=dataclasses.asdict(self.cfg),
             hparams=self.hparams,
             device=self._device_name(),
@@ -496,6 +494,11 @@ class Trainer:
                 rows.append(to_uint8_nhwc(g(self.fixed_z, y)))
         g.train(was_training)
         return rows
+
+    def _loss_name(self) -> str:
+        from harness import losses
+
+        return losses.describe_loss(self.spec.loss)
 
     def _device_name(self) -> str:
         from harness import device

@@ -76,7 +76,7 @@ def validate_spec(team_dir: Path) -> dict[str, Any]:
     if torch.equal(x, other):
         raise SpecError("generator output does not depend on the class label y")
     g.train()
-    hook = losses.resolve_loss(spec.loss, spec.train.gp_weight)
+    hook = losses.resolve_loss(spec.loss, spec.train.gp_weight, hparams)
     real = torch.rand(BATCH, 3, spec.image_size, spec.image_size) * 2 - 1
     fake = _call("the generator", team_dir, g, z, y)
     d_loss, _ = losses.split_output(
@@ -120,7 +120,7 @@ def validate_spec(team_dir: Path) -> dict[str, Any]:
         "name": spec.name,
         "latent_dim": spec.latent_dim,
         "image_size": spec.image_size,
-        "loss": spec.loss if isinstance(spec.loss, str) else type(spec.loss).__name__,
+        "loss": losses.describe_loss(spec.loss),
         "generator_params": sum(p.numel() for p in g.parameters()),
         "discriminator_params": sum(p.numel() for p in d.parameters()),
         "search_space": sorted(space),
