@@ -25,6 +25,20 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
+THREADS_ENV = "HARNESS_THREADS"
+
+
+def cpu_threads() -> int:
+    """Threads for CPU work: ``$HARNESS_THREADS`` when set (parallel tuning workers share the
+    cores that way), else every core this process may run on."""
+    env = os.environ.get(THREADS_ENV)
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 def configure(device: torch.device) -> None:
     """Per-device speed settings: cuDNN autotuning and TF32 on GPUs, all cores on CPUs."""
     if device.type == "cuda":
@@ -32,14 +46,7 @@ def configure(device: torch.device) -> None:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     else:
-        torch.set_num_threads(
-            max(
-                1,
-                len(os.sched_getaffinity(0))
-                if hasattr(os, "sched_getaffinity")
-                else os.cpu_count() or 1,
-            )
-        )
+        torch.set_num_threads(cpu_threads())
 
 
 def describe(device: torch.device) -> str:

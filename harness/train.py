@@ -57,6 +57,8 @@ def train_team(
     memory_gib: float | None = None,
     params_source: dict[str, Any] | None = None,
     subset: str = "all",
+    trial_params: dict[str, Any] | None = None,
+    image_size: int | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) a team and return the child's summary, including ``run_dir``.
 
@@ -71,6 +73,10 @@ def train_team(
         memory_gib: stop the child when its memory exceeds this (None: no limit).
         params_source: where the overrides came from (an Optuna study and trial), recorded.
         subset: ``all`` for the competition, ``fit`` when tuning (validation held back).
+        trial_params: raw Optuna parameter values; the child turns them into overrides with
+            the team's ``search_space`` on a fixed trial (explicit ``overrides`` win).
+        image_size: the spec's image size when the caller has validated the team already
+            (tuning does, once per study); None validates it here first.
     """
     from harness import data, data_cache
 
@@ -83,7 +89,7 @@ def train_team(
         size = int(previous["image_size"])
         subset = previous.get("subset", subset)
     else:
-        size = int(validate_team(team_dir, data_root)["image_size"])
+        size = image_size or int(validate_team(team_dir, data_root)["image_size"])
     cache = data_cache.cached_split(data_root, "train", size, subset=subset)  # type: ignore[arg-type]
     if not resume:
         run_dir = runs.new_run_dir(runs_root, team)
@@ -99,6 +105,7 @@ def train_team(
                 "subset": subset,
                 "image_size": size,
                 "overrides": overrides,
+                "trial_params": trial_params,
                 "params_source": params_source,
                 "status": "created",
             },
@@ -108,6 +115,7 @@ def train_team(
         "run_dir": str(Path(run_dir).resolve()),
         "train_cache": str(cache.folder),
         "overrides": overrides,
+        "trial_params": trial_params,
         "device": device,
         "resume": bool(resume),
         "forbidden_paths": forbidden_paths(data_root),
@@ -128,6 +136,20 @@ def _truncate_metrics(path: Path, step: int) -> None:
         if line.strip() and json.loads(line).get("step", 0) <= step:
             kept.append(line)
     path.write_text("".join(line + "\n" for line in kept))
+
+
+def space_overrides(spec: Any, trial_params: dict[str, Any] | None) -> dict[str, Any]:
+    """Overrides from raw Optuna parameters: the team's search space on a fixed trial.
+
+    A spec whose search space is empty is tuned over the harness's default space, whose
+    parameter names are TrainConfig fields: those are used as they are.
+    """
+    if not trial_params:
+        return {}
+    import optuna
+
+    space = spec.search_space(optuna.trial.FixedTrial(trial_params))
+    return dict(space) if space else dict(trial_params)
 
 
 def ema_with_warmup(decay: float) -> Any:
@@ -165,7 +187,10 @@ class Trainer:
         self.team_dir = Path(request["team_dir"])
         self.spec = load_spec(self.team_dir)
         self.config = runs.read_config(self.run_dir)
-        params = apply_overrides(self.spec, request["overrides"])
+        params = apply_overrides(
+            self.spec,
+            {**space_overrides(self.spec, request.get("trial_params")), **request["overrides"]},
+        )
         self.cfg, self.hparams = params.train, params.hparams
         self.device = device.resolve_device(request["device"])
         device.configure(self.device)

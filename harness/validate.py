@@ -116,7 +116,12 @@ def validate_spec(team_dir: Path) -> dict[str, Any]:
     if not isinstance(space, dict):
         raise SpecError(f"spec.search_space returned {type(space).__name__}, expected a dict")
     apply_overrides(spec, space)
+    from optuna.distributions import distribution_to_json
+
     return {
+        "search_distributions": {
+            k: distribution_to_json(v) for k, v in trial.distributions.items()
+        },
         "name": spec.name,
         "latent_dim": spec.latent_dim,
         "image_size": spec.image_size,

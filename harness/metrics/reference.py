@@ -104,8 +104,9 @@ def class_reference(
     arrays = data_cache.cached_split(root, split, size, subset=subset)  # type: ignore[arg-type]
     images = arrays.of_class(label)
     if len(images) < 2:
+        part = split if subset == "all" else f"the {subset} part of {split}"
         raise HarnessError(
-            f"{split} has {len(images)} images of {CLASS_NAMES[label]}; FID needs more"
+            f"{part} has {len(images)} images of {CLASS_NAMES[label]}; FID needs at least 2"
         )
     features = extractor(np.asarray(images), progress=f"real {CLASS_NAMES[label]} ({split})")
     stats = statistics(features)
