@@ -41,6 +41,7 @@ RunsOpt = Annotated[
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
 TeamArg = Annotated[Path, typer.Argument(help="A team folder, e.g. submissions/team2.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+TuneDirOpt = Annotated[Path, typer.Option(help="Where `harness tune` keeps its studies.")]
 
 
 def err(message: str) -> None:
@@ -199,9 +200,7 @@ def train(
     study: Annotated[
         str | None, typer.Option(help="The study --params best reads [default: latest].")
     ] = None,
-    tune_dir: Annotated[Path, typer.Option(help="Where `harness tune` keeps studies.")] = Path(
-        "tune"
-    ),
+    tune_dir: TuneDirOpt = Path("tune"),
     timeout: Annotated[
         float | None, typer.Option(help="Stop training after this many seconds.")
     ] = None,
@@ -452,7 +451,7 @@ def tune(
     seed: int = 0,
     data: DataOpt = None,
     device: DeviceOpt = "auto",
-    tune_dir: Annotated[Path, typer.Option(help="Where studies live.")] = Path("tune"),
+    tune_dir: TuneDirOpt = Path("tune"),
     report_only: Annotated[
         bool, typer.Option("--report", help="Only report: best trials and plots.")
     ] = False,

@@ -25,6 +25,7 @@ from PIL import Image, UnidentifiedImageError
 from harness import atomic
 from harness.classes import CLASS_NAMES, SPLITS
 from harness.errors import DataError
+from harness.hashing import file_digest
 from harness.paths import cache_root
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -133,14 +134,6 @@ def check_images(files: Iterable[Path]) -> CheckReport:
     return report
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def split_fingerprint(root: Path, split: str) -> str:
     """SHA-256 over the split's relative paths and file contents.
 
@@ -157,7 +150,7 @@ def split_fingerprint(root: Path, split: str) -> str:
         return memo.read_text().strip()
     digest = hashlib.sha256()
     for path, label in files.items():
-        digest.update(f"{split}/{CLASS_NAMES[label]}/{path.name}\t{_file_sha256(path)}\n".encode())
+        digest.update(f"{split}/{CLASS_NAMES[label]}/{path.name}\t{file_digest(path)}\n".encode())
     value = digest.hexdigest()
     atomic.write_text(memo, value + "\n")
     return value

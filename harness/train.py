@@ -173,6 +173,51 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
     return Trainer(request).run()
 
 
+class LossWindow:
+    """Running sums of the losses between two log records, kept on the device."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new window."""
+        self.sums: dict[str, Any] = {}
+        self.counts: dict[str, int] = {}
+        self.extras: dict[str, list[float]] = {}
+        self.images = 0
+        self.start = time.monotonic()
+
+    def add(self, name: str, loss: Any, extras: dict[str, float]) -> None:
+        """Add one step's loss tensor (no host sync) and the hook's extra floats."""
+        self.sums[name] = loss if name not in self.sums else self.sums[name] + loss
+        self.counts[name] = self.counts.get(name, 0) + 1
+        for key, value in extras.items():
+            self.extras.setdefault(key, []).append(value)
+
+    def flush(self, step: int, epoch: int) -> dict[str, Any] | None:
+        """The window's means and images/s, then a new window.
+
+        Raises:
+            TeamCodeError: a loss is NaN or infinite (nothing has been saved from it yet).
+        """
+        from harness.errors import TeamCodeError
+
+        if not self.counts:
+            return None
+        record: dict[str, Any] = {k: float(v) / self.counts[k] for k, v in self.sums.items()}
+        record.update({k: sum(v) / len(v) for k, v in self.extras.items()})
+        bad = [k for k, v in record.items() if not math.isfinite(v)]
+        if bad:
+            raise TeamCodeError(
+                f"{', '.join(bad)} became NaN or infinite by step {step} (epoch {epoch + 1}); "
+                "training stopped and the last checkpoint is intact; lower the learning rates "
+                "or check the loss"
+            )
+        record["img_per_s"] = self.images / max(time.monotonic() - self.start, 1e-9)
+        self.reset()
+        return record
+
+
 class Trainer:
     """One training run inside the child process; see the module docstring."""
 
@@ -370,7 +415,6 @@ class Trainer:
         from tqdm import tqdm
 
         from harness import augment, diffaugment, losses
-        from harness.errors import TeamCodeError
 
         sampler = augment.RunBatches(
             len(self.cache.labels),
@@ -390,9 +434,7 @@ class Trainer:
         if self.cfg.max_steps:
             total = min(total, self.cfg.max_steps)
         log_every = max(1, min(10, self.per_epoch // 20))
-        sums: dict[str, float] = {}
-        counts: dict[str, int] = {}
-        window_start, window_images = time.monotonic(), 0
+        window = LossWindow()
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.cuda)
 
         def d_view(x: torch.Tensor, y: torch.Tensor) -> Any:
@@ -423,7 +465,9 @@ class Trainer:
                 d_loss.backward()
                 self.opt_d.step()
                 self.step += 1
-                extras = {f"d_{k}": v for k, v in d_extra.items()}
+                # Losses are summed on the device and read every log_every steps, so that a GPU
+                # is not made to wait for the host after every step.
+                window.add("loss_d", d_loss.detach(), {f"d_{k}": v for k, v in d_extra.items()})
                 if self.step % self.cfg.n_critic == 0:
                     z = torch.randn(
                         b, self.spec.latent_dim, device=self.device, generator=self.noise
@@ -437,48 +481,35 @@ class Trainer:
                     self.opt_g.step()
                     if self.ema is not None:
                         self.ema.update_parameters(self.g)
-                    extras["loss_g"] = float(g_loss.detach())
-                    extras.update({f"g_{k}": v for k, v in g_extra.items()})
+                    window.add("loss_g", g_loss.detach(), {f"g_{k}": v for k, v in g_extra.items()})
                 self.epoch, self.batch = key.epoch, key.index + 1
                 if self.batch == self.per_epoch:
                     self.epoch, self.batch = key.epoch + 1, 0
-                window_images += b
-                losses_now = {"loss_d": float(d_loss.detach()), **extras}
-                if not all(math.isfinite(v) for v in losses_now.values()):
-                    raise TeamCodeError(
-                        f"losses became NaN or infinite at step {self.step} (epoch {key.epoch + 1}); "
-                        "the last checkpoint is intact; lower the learning rates or check the loss"
-                    )
-                for name, value in losses_now.items():
-                    sums[name] = sums.get(name, 0.0) + value
-                    counts[name] = counts.get(name, 0) + 1
-                if self.step % log_every == 0:
-                    now = time.monotonic()
-                    record: dict[str, Any] = {k: sums[k] / counts[k] for k in sums}
-                    record.update(
-                        kind="step",
-                        step=self.step,
-                        epoch=self.epoch,
-                        img_per_s=window_images / max(now - window_start, 1e-9),
-                    )
-                    with open(metrics_path, "a") as handle:
-                        handle.write(json.dumps(record) + "\n")
-                    shown = {"img_s": f"{record['img_per_s']:.0f}", "d": f"{record['loss_d']:.3f}"}
-                    if "loss_g" in record:
-                        shown["g"] = f"{record['loss_g']:.3f}"
-                    bar.set_postfix(shown, refresh=False)
-                    sums, counts = {}, {}
-                    window_start, window_images = now, 0
-                bar.update(1)
+                window.images += b
                 epoch_end = self.batch == 0
+                at_limit = bool(self.cfg.max_steps) and self.step >= self.cfg.max_steps
+                wants_checkpoint = (
+                    epoch_end and (self.epoch % self.cfg.checkpoint_every == 0 or self.finished())
+                ) or at_limit
+                if self.step % log_every == 0 or wants_checkpoint:
+                    record = window.flush(self.step, key.epoch)  # raises on NaN, saves nothing
+                    if record is not None:
+                        record.update(kind="step", step=self.step, epoch=self.epoch)
+                        with open(metrics_path, "a") as handle:
+                            handle.write(json.dumps(record) + "\n")
+                        shown = {
+                            "img_s": f"{record['img_per_s']:.0f}",
+                            "d": f"{record['loss_d']:.3f}",
+                        }
+                        if "loss_g" in record:
+                            shown["g"] = f"{record['loss_g']:.3f}"
+                        bar.set_postfix(shown, refresh=False)
+                bar.update(1)
                 if epoch_end:
                     bar.set_description(
                         f"{self.run_dir.parent.name} e{min(self.epoch + 1, self.cfg.epochs)}/{self.cfg.epochs}"
                     )
-                at_limit = bool(self.cfg.max_steps) and self.step >= self.cfg.max_steps
-                if (
-                    epoch_end and (self.epoch % self.cfg.checkpoint_every == 0 or self.finished())
-                ) or at_limit:
+                if wants_checkpoint:
                     self._checkpoint(metrics_path)
                 if at_limit:
                     break

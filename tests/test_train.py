@@ -219,7 +219,7 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(
         },
     )
     with pytest.raises(
-        TeamCodeError, match=r"NaN or infinite at step \d+ .*last checkpoint is intact"
+        TeamCodeError, match=r"NaN or infinite by step \d+ .*last checkpoint is intact"
     ):
         train_team(team, data_root=tiny_data, runs_root=tmp_path / "runs", overrides={"epochs": 10})
     run_dir = runs.find_run(tmp_path / "runs", "nan")

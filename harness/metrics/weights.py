@@ -14,7 +14,6 @@ Every leaderboard row records the sha256 of the weights that made it, and where 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -28,6 +27,7 @@ import torch
 
 from harness import atomic
 from harness.errors import WeightsError
+from harness.hashing import file_digest
 
 FID_WEIGHTS_URL = (
     "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
@@ -64,19 +64,7 @@ def checkpoints_dir() -> Path:
 
 def file_sha256(path: Path) -> str:
     """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _file_sha1(path: Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_digest(path, "sha256")
 
 
 def _try_download(target: Path) -> str | None:
@@ -171,7 +159,7 @@ def verify_against_torchscript(state: dict[str, torch.Tensor], reference: Any) -
 def derive_offline_weights(target: Path) -> WeightsInfo:
     """Build, verify and save the derived weights file with its sidecar."""
     source = fid_helper_file()
-    sha1 = _file_sha1(source)
+    sha1 = file_digest(source, "sha1")
     if sha1 != FID_HELPER_SHA1:
         raise WeightsError(f"{source} has sha1 {sha1}, expected {FID_HELPER_SHA1}; reinstall it")
     reference = _load_torchscript(source)
