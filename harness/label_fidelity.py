@@ -176,11 +176,16 @@ class LabelJudge:
     """Callable for :class:`harness.score.Scorer`: label-fidelity columns of a sample set."""
 
     def __init__(
-        self, root: Path, device: str = "auto", say: Callable[[str], None] | None = None
+        self,
+        root: Path,
+        device: str = "auto",
+        say: Callable[[str], None] | None = None,
+        recipe: Recipe = Recipe(),
     ) -> None:
         from harness.device import resolve_device
 
         self.root = Path(root)
+        self.recipe = recipe
         self.device = resolve_device(device)
         self.say = say or (lambda message: print(message, file=sys.stderr))
         self._judges: dict[int, Judge] = {}
@@ -188,7 +193,9 @@ class LabelJudge:
     def judge(self, size: int) -> Judge:
         """The classifier for one image size (trained or loaded once per process)."""
         if size not in self._judges:
-            self._judges[size] = load_or_train(self.root, size, self.device, say=self.say)
+            self._judges[size] = load_or_train(
+                self.root, size, self.device, self.recipe, say=self.say
+            )
         return self._judges[size]
 
     def __call__(self, samples: Any) -> dict[str, Any]:

@@ -87,6 +87,7 @@ BOARD_COLUMNS: tuple[str, ...] = (
     "fid_without_mask",
     "label_fidelity_with_mask",
     "label_fidelity_without_mask",
+    "ahead_of_next",
     "epochs_trained",
     "n_fake_with_mask",
     "run_id",
@@ -140,6 +141,7 @@ def ranked(table: pd.DataFrame, *, all_runs: bool = False) -> pd.DataFrame:
         ok = ok.drop_duplicates(subset=["team"], keep="first")
     ok = ok.sort_values(KEY_SCORE, kind="stable")
     ok.insert(0, "rank", range(1, len(ok) + 1))
+    ok["ahead_of_next"] = _separation(ok)
     failed_only = table[~table[KEY_TEAM].isin(ok[KEY_TEAM])]
     failed_only = (
         failed_only.sort_values("timestamp_utc").drop_duplicates("team", keep="last").copy()
@@ -150,6 +152,24 @@ def ranked(table: pd.DataFrame, *, all_runs: bool = False) -> pd.DataFrame:
     if not failed_only.empty:
         columns.append("error")
     return board[columns] if not board.empty else pd.DataFrame(columns=columns)
+
+
+def _separation(ok: pd.DataFrame) -> list[str]:
+    """For each ranked row: is its lead over the next row real? ``yes`` when its 95% bootstrap
+    interval lies wholly below the next row's, ``no`` when they overlap, ``?`` without intervals."""
+    out = []
+    lows = pd.to_numeric(ok.get("score_ci_low"), errors="coerce") if "score_ci_low" in ok else None
+    highs = (
+        pd.to_numeric(ok.get("score_ci_high"), errors="coerce") if "score_ci_high" in ok else None
+    )
+    for i in range(len(ok)):
+        if i == len(ok) - 1:
+            out.append("")
+        elif lows is None or highs is None or pd.isna(highs.iloc[i]) or pd.isna(lows.iloc[i + 1]):
+            out.append("?")
+        else:
+            out.append("yes" if highs.iloc[i] < lows.iloc[i + 1] else "no")
+    return out
 
 
 def to_markdown(board: pd.DataFrame) -> str:

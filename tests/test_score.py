@@ -320,3 +320,36 @@ def test_board_ranks_best_run_per_team_and_writes_markdown(tmp_path: Path, capsy
     markdown = (tmp_path / "board.md").read_text()
     assert markdown.startswith("|") and "boom" in markdown
     assert isinstance(pd.read_csv(path), pd.DataFrame)
+
+
+def test_board_says_whether_a_lead_is_outside_the_intervals() -> None:
+    table = pd.DataFrame(
+        [
+            {
+                "timestamp_utc": "t",
+                "team": "a",
+                "status": "ok",
+                "score": 10,
+                "score_ci_low": 9,
+                "score_ci_high": 11,
+            },
+            {
+                "timestamp_utc": "t",
+                "team": "b",
+                "status": "ok",
+                "score": 12,
+                "score_ci_low": 10.5,
+                "score_ci_high": 13,
+            },
+            {
+                "timestamp_utc": "t",
+                "team": "c",
+                "status": "ok",
+                "score": 20,
+                "score_ci_low": 19,
+                "score_ci_high": 21,
+            },
+        ]
+    )
+    board = leaderboard.ranked(table)
+    assert board["ahead_of_next"].tolist() == ["no", "yes", ""]
