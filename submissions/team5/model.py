@@ -113,7 +113,7 @@ class ACGANSpec:
     latent_dim = 100
     image_size = 64
     train = TrainConfig(epochs=25, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999)
-    hparams: Mapping[str, Any] = {"g_width": 128, "d_width": 32, "dropout": 0.25, "aux_weight": 1.0}
+    hparams: Mapping[str, Any] = {"g_width": 64, "d_width": 32, "dropout": 0.25, "aux_weight": 1.0}
 
     def loss(self, hparams: Mapping[str, Any]) -> ACGANLoss:
         return ACGANLoss(float(hparams["aux_weight"]))
