@@ -324,6 +324,9 @@ def score(
     teams = discover_teams(submissions) if all_teams else [team]
     settings = ScoreSettings(n_per_class=n, seed=seed, bootstrap=bootstrap, device=device)
     root = data_root(data)
+    from harness.data import list_split
+
+    list_split(root, "test")  # a wrong data folder is one error, not one failed row per team
     judge = None
     if labels:
         from harness.label_fidelity import LabelJudge

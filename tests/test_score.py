@@ -353,3 +353,11 @@ def test_board_says_whether_a_lead_is_outside_the_intervals() -> None:
     )
     board = leaderboard.ranked(table)
     assert board["ahead_of_next"].tolist() == ["no", "yes", ""]
+
+
+def test_score_with_a_wrong_data_folder_is_one_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    board_path = tmp_path / "results.csv"
+    with pytest.raises(SystemExit) as info:
+        main(["score", "--all", "--data", str(tmp_path / "nope"), "--leaderboard", str(board_path)])
+    assert info.value.code == 1
+    assert capsys.readouterr().err.startswith("error: data folder") and not board_path.exists()
