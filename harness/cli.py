@@ -337,7 +337,9 @@ def score(
     )
     rows = scorer.score_teams(teams, run_id=run)  # type: ignore[arg-type]
     board.append_rows(rows, leaderboard)
-    table = board.ranked(board.read(leaderboard).iloc[-len(rows) :], all_runs=True)
+    import pandas as pd
+
+    table = board.ranked(pd.DataFrame(rows), all_runs=True)
     emit(rows, as_json, table.to_string(index=False))
     if not all_teams and rows[0]["status"] != "ok":
         raise typer.Exit(1)

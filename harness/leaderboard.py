@@ -134,6 +134,7 @@ def ranked(table: pd.DataFrame, *, all_runs: bool = False) -> pd.DataFrame:
     lowest score first, then teams that have only failed rows, with their latest error."""
     if table.empty:
         return pd.DataFrame(columns=list(BOARD_COLUMNS))
+    table = table.reindex(columns=list(dict.fromkeys([*COLUMNS, *table.columns])))
     ok = table[table[KEY_STATUS] == STATUS_OK].copy()
     ok[KEY_SCORE] = pd.to_numeric(ok[KEY_SCORE])
     if not all_runs:
