@@ -38,6 +38,7 @@ COLUMNS: tuple[str, ...] = (
     "score_ci_low",
     "score_ci_high",
     "bootstrap_replicates",
+    "bootstrap_mean",
     "fid_with_mask",
     "fid_without_mask",
     "fid_overall",

@@ -195,9 +195,10 @@ class Scorer:
             replicates = fidlib.bootstrap_score(
                 fakes, [r.stats for r in references], replicates=s.bootstrap, seed=s.seed
             )
-            row["score_ci_low"], row["score_ci_high"] = np.percentile(
-                replicates, [2.5, 97.5]
-            ).tolist()
+            row["score_ci_low"], row["score_ci_high"] = fidlib.centred_interval(
+                row["score"], replicates
+            )
+            row["bootstrap_mean"] = float(replicates.mean())
         if self.label_judge is not None:
             row.update(self.label_judge(samples))
         train_config = config.get("train_config", {})

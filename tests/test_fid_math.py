@@ -12,6 +12,7 @@ from harness.metrics.fid import (
     FastFrechet,
     Statistics,
     bootstrap_score,
+    centred_interval,
     frechet_distance,
     kid,
     statistics,
@@ -101,8 +102,11 @@ def test_bootstrap_interval_brackets_the_score() -> None:
     fakes = [features(rng, 200, 16, shift=0.1), features(rng, 200, 16, shift=0.8)]
     score = sum(frechet_distance(statistics(f), r) for f, r in zip(fakes, refs, strict=True))
     replicates = bootstrap_score(fakes, refs, replicates=200, seed=0)
-    low, high = np.percentile(replicates, [2.5, 97.5])
-    assert low < score < high + 0.05 * score and high > low
+    assert replicates.mean() > score, "repeated samples raise FID: the replicates sit above"
+    low, high = centred_interval(score, replicates)
+    assert low < score < high
+    spread = np.percentile(replicates, 97.5) - np.percentile(replicates, 2.5)
+    assert high - low == pytest.approx(spread)
     assert np.array_equal(replicates, bootstrap_score(fakes, refs, replicates=200, seed=0)), (
         "seeded"
     )
