@@ -111,7 +111,7 @@ class InfoGANLoss:
         info = F.mse_loss(fake_codes, z[:, -self.codes :])
         accuracy = (real_cls.argmax(1) == y).float().mean()
         loss = adversarial + self.cls_weight * classification + self.info_weight * info
-        return loss, {"cls_acc_real": float(accuracy), "info": float(info)}
+        return loss, {"cls_acc_real": float(accuracy), "info": float(info.detach())}
 
     def generator_loss(self, d: Any, fake: torch.Tensor, y: torch.Tensor, z: torch.Tensor):  # type: ignore[no-untyped-def]
         adv, cls, codes = d(fake, y)
