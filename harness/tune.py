@@ -23,13 +23,10 @@ split is never read: tuning on it would overfit the leaderboard.
 
 from __future__ import annotations
 
-import fcntl
-import json
 import math
 import os
 import socket
 import sys
-import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -44,10 +41,11 @@ from optuna.distributions import (
 )
 from optuna.trial import TrialState
 
-from harness import atomic, runs
+from harness import runs
 from harness.errors import HarnessError
+from harness.tune_report import DEFAULT_TUNE_ROOT, report, write_best
+from harness.tune_storage import open_storage, recover_orphaned_trials, study_dir
 
-DEFAULT_TUNE_ROOT = Path("tune")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 DEFAULT_SPACE: dict[str, BaseDistribution] = {
     "lr_g": FloatDistribution(5e-5, 1e-3, log=True),
@@ -94,68 +92,6 @@ class TuneSettings:
     memory_gib: float | None = None
 
 
-def study_dir(tune_root: Path, team: str, study: str) -> Path:
-    """``tune/<team>/<study>/``: the storage (by default), best.json, plots, trial runs."""
-    return Path(tune_root) / team / study
-
-
-def _journal_path(spec: str) -> Path | None:
-    if spec.startswith("journal:"):
-        return Path(spec[len("journal:") :])
-    if spec.endswith((".journal", ".log")) and "://" not in spec:
-        return Path(spec)
-    return None
-
-
-def default_storage(settings: TuneSettings, folder: Path) -> str:
-    """The storage a study folder uses when ``--storage`` is not given.
-
-    An existing study keeps its storage; a new one gets SQLite, or a journal file when several
-    workers will share it (SQLite handles one writer at a time badly).
-    """
-    sqlite, journal = folder / "study.db", folder / "study.journal"
-    if sqlite.exists():
-        if settings.workers > 1:
-            raise HarnessError(
-                f"study in {sqlite} is SQLite, which several workers cannot share; continue it with "
-                "--workers 1, or start a new --study for parallel workers"
-            )
-        return f"sqlite:///{sqlite}"
-    if journal.exists() or settings.workers > 1:
-        return str(journal)
-    return f"sqlite:///{sqlite}"
-
-
-def open_storage(settings: TuneSettings, folder: Path) -> tuple[Any, str]:
-    """The Optuna storage for a study and a URL-like description of it."""
-    from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
-    from optuna.storages.journal import JournalFileBackend
-
-    folder.mkdir(parents=True, exist_ok=True)
-    spec = settings.storage or default_storage(settings, folder)
-    journal = _journal_path(spec)
-    if journal is not None:
-        journal.parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(journal))), f"journal:{journal}"
-    if settings.workers > 1 and spec.startswith("sqlite"):
-        raise HarnessError(
-            "--workers above 1 needs a storage that several processes can share: leave --storage "
-            "out (a journal file is used), or give a journal file or a PostgreSQL URL"
-        )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            storage = RDBStorage(
-                spec,
-                heartbeat_interval=30,
-                grace_period=120,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2),
-            )
-    except Exception as exc:  # bad URL, driver missing, server down
-        raise HarnessError(f"cannot open Optuna storage {spec!r}: {exc}") from None
-    return storage, spec
-
-
 def make_pruner(name: str) -> optuna.pruners.BasePruner:
     """The pruner called ``name``; median waits for two trials before pruning."""
     if name == "median":
@@ -176,38 +112,6 @@ def suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:
     if isinstance(dist, CategoricalDistribution):
         return trial.suggest_categorical(name, list(dist.choices))
     raise HarnessError(f"search-space parameter {name!r} has an unsupported distribution {dist!r}")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def recover_orphaned_trials(study: optuna.Study, folder: Path) -> list[int]:
-    """Fail and re-enqueue RUNNING trials whose worker process on this host has died.
-
-    This is the journal storage's stand-in for the RDB heartbeat. A lock file keeps two
-    workers starting at once from re-enqueueing the same trial twice.
-    """
-    host = socket.gethostname()
-    recovered = []
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".recover.lock", "a") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            owner = str(trial.user_attrs.get("worker", ""))
-            owner_host, _, pid = owner.rpartition(":")
-            if owner_host != host or not pid.isdigit() or _alive(int(pid)):
-                continue
-            study.tell(trial.number, state=TrialState.FAIL)
-            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
-            recovered.append(trial.number)
-    return recovered
 
 
 class Objective:
@@ -306,29 +210,6 @@ class Objective:
         return value
 
 
-def write_best(
-    study: optuna.Study, folder: Path, storage_desc: str, settings: TuneSettings
-) -> Path | None:
-    """Write ``best.json`` (the best complete trial's parameters and how they were found)."""
-    try:
-        best = study.best_trial
-    except ValueError:
-        return None
-    path = folder / "best.json"
-    payload = {
-        "study": study.study_name,
-        "storage": storage_desc,
-        "trial": best.number,
-        "value": best.value,
-        "params": best.params,
-        "run_id": best.user_attrs.get("run_id"),
-        "budget": {"epochs": settings.epochs, "n_val": settings.n_val, "dims": settings.dims},
-        "metric": "FID(with_mask) + FID(without_mask) against the val part of train",
-    }
-    atomic.write_text(path, json.dumps(payload, indent=2) + "\n")
-    return path
-
-
 def _study_settings(study: optuna.Study, settings: TuneSettings) -> TuneSettings:
     """Pin the budget on first use; later runs must match it (or results are not comparable)."""
     fixed = {
@@ -361,7 +242,7 @@ def run_worker(
     team = runs.team_name(team_dir)
     name = settings.study or team
     folder = study_dir(tune_root, team, name)
-    storage, desc = open_storage(settings, folder)
+    storage, desc = open_storage(settings.storage, settings.workers, folder)
     study = optuna.create_study(
         storage=storage,
         study_name=name,
@@ -389,7 +270,7 @@ def run_worker(
         return
 
     def save_best(study: optuna.Study, _: Any) -> None:
-        write_best(study, folder, desc, settings)
+        write_best(study, folder, desc)
 
     study.optimize(
         objective,
@@ -470,77 +351,4 @@ def tune_team(
             raise HarnessError(
                 f"{len(failed)} tuning worker(s) exited with codes {failed}; see the log above"
             )
-    return report(team_dir, tune_root=tune_root, settings=settings)
-
-
-def report(
-    team_dir: Path,
-    *,
-    tune_root: Path = DEFAULT_TUNE_ROOT,
-    settings: TuneSettings,
-    plots: bool = False,
-) -> dict[str, Any]:
-    """The study's state: counts per state, the best trials, and (with ``plots``) PNG plots."""
-    team = runs.team_name(team_dir)
-    name = settings.study or team
-    folder = study_dir(tune_root, team, name)
-    storage, desc = open_storage(replace(settings, workers=1), folder)
-    try:
-        study = optuna.load_study(study_name=name, storage=storage)
-    except KeyError:
-        raise HarnessError(
-            f"no study {name!r} in {desc}; run `harness tune {team_dir}` first"
-        ) from None
-    trials = study.get_trials(deepcopy=False)
-    counts = {state.name.lower(): sum(t.state == state for t in trials) for state in TrialState}
-    complete = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: t.value)
-    best_rows = [
-        {"trial": t.number, "value": t.value, "run_id": t.user_attrs.get("run_id"), **t.params}
-        for t in complete[:10]
-    ]
-    result: dict[str, Any] = {
-        "study": name,
-        "storage": desc,
-        "counts": counts,
-        "best": best_rows,
-        "folder": str(folder),
-    }
-    best_path = write_best(study, folder, desc, settings)
-    result["best_json"] = str(best_path) if best_path else None
-    if plots and complete:
-        result["plots"] = _plots(study, folder)
-    return result
-
-
-def _plots(study: optuna.Study, folder: Path) -> list[str]:
-    """Optimisation history and (with two or more complete trials) parameter importances."""
-    import warnings
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from optuna.visualization import matplotlib as vis
-
-    made = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # optuna's matplotlib backend is marked experimental
-        plotters = [("history.png", vis.plot_optimization_history)]
-        if sum(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False)) >= 2:
-            plotters.append(("importances.png", vis.plot_param_importances))
-        for filename, plot in plotters:
-            try:
-                axes = plot(study)
-            except (ValueError, RuntimeError) as exc:  # e.g. importances of a one-value space
-                print(f"skipped {filename}: {exc}", file=sys.stderr)
-                continue
-            figure = axes.figure if hasattr(axes, "figure") else axes[0].figure
-            figure.set_size_inches(8, 5)
-            figure.tight_layout()
-            path = folder / filename
-            atomic.write_with(
-                path, lambda handle, fig=figure: fig.savefig(handle, format="png", dpi=100)
-            )
-            plt.close(figure)
-            made.append(str(path))
-    return made
+    return report(team_dir, tune_root=tune_root, study=settings.study, storage=settings.storage)

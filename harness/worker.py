@@ -74,9 +74,9 @@ def watch_parent(interval_s: float = 1.0) -> None:
 
 
 def _jobs() -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
-    from harness import sample, train, validate
+    from harness import sample, trainer, validate
 
-    return {"validate": validate.run_job, "train": train.run_job, "sample": sample.run_job}
+    return {"validate": validate.run_job, "train": trainer.run_job, "sample": sample.run_job}
 
 
 def _write_result(path: str, result: dict[str, Any]) -> None:

@@ -16,7 +16,8 @@ from harness import runs
 from harness.cli import main
 from harness.demo import make_demo_dataset
 from harness.errors import HarnessError
-from harness.tune import TuneSettings, open_storage, study_dir, tune_team
+from harness.tune import TuneSettings, tune_team
+from harness.tune_storage import open_storage, study_dir
 from tests.conftest import TINY_TEAM, write_team
 
 # The tiny team with a knob that ruins it: "mode" picks a working generator, one whose output is
@@ -74,13 +75,13 @@ def no_test_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def load(tune_root: Path, name: str = "tunable") -> optuna.Study:
-    storage, _ = open_storage(settings(), study_dir(tune_root, "tunable", name))
+    storage, _ = open_storage(None, 1, study_dir(tune_root, "tunable", name))
     return optuna.load_study(study_name=name, storage=storage)
 
 
 def enqueue(tune_root: Path, *params: dict[str, object], name: str = "tunable") -> None:
     folder = study_dir(tune_root, "tunable", name)
-    storage, _ = open_storage(settings(), folder)
+    storage, _ = open_storage(None, 1, folder)
     study = optuna.create_study(
         storage=storage, study_name=name, direction="minimize", load_if_exists=True
     )

@@ -1,0 +1,87 @@
+"""What every command shares: the Typer app, option aliases and output helpers.
+
+Shared options are declared once as ``Annotated`` aliases, so ``--data``, ``--runs``,
+``--device`` and ``--json`` read the same in every command.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from harness.errors import HarnessError
+
+app = typer.Typer(
+    name="harness",
+    help=(
+        "Competition harness for class-conditional face-mask GANs "
+        "(classes: 0 = with_mask, 1 = without_mask)."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+data_app = typer.Typer(help="Get, import and inspect the face-mask dataset.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="Dataset folder [default: $HARNESS_DATA, else data/facemask]."),
+]
+RunsOpt = Annotated[
+    Path | None, typer.Option("--runs", help="Runs folder [default: $HARNESS_RUNS, else runs].")
+]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
+TeamArg = Annotated[Path, typer.Argument(help="A team folder, e.g. submissions/team2.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+TuneDirOpt = Annotated[Path, typer.Option(help="Where `harness tune` keeps its studies.")]
+SubmissionsOpt = Annotated[
+    Path, typer.Option("--submissions", help="Folder of team folders, for --all.")
+]
+BoardOpt = Annotated[Path, typer.Option("--leaderboard", help="Results CSV to append to.")]
+
+
+def err(message: str) -> None:
+    """A message for the person at the terminal (stderr, so stdout stays machine-readable)."""
+    typer.echo(message, err=True)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with NaN and infinities as ``null`` and numpy scalars as Python numbers,
+    so that ``--json`` output is strict JSON that ``jq`` accepts."""
+    import math
+
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def emit(result: Any, as_json: bool, text: str) -> None:
+    """Print a command's result: strict JSON on request, else the human-readable ``text``."""
+    if as_json:
+        typer.echo(json.dumps(jsonable(result), indent=2, default=str, allow_nan=False))
+    else:
+        typer.echo(text)
+
+
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """``["lr_g=1e-4", "g_width=32"]`` to a dict, values parsed as JSON when they can be."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise HarnessError(f"--set expects key=value, got {item!r}")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out

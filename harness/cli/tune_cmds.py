@@ -1,0 +1,85 @@
+"""``harness tune``: Optuna searches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from harness.cli._common import (
+    DataOpt,
+    DeviceOpt,
+    JsonOpt,
+    TeamArg,
+    TuneDirOpt,
+    emit,
+)
+
+
+def tune(
+    team: TeamArg,
+    trials: Annotated[int, typer.Option(help="Finished trials the study should reach.")] = 20,
+    timeout: Annotated[
+        float | None, typer.Option(help="Stop starting trials after this many seconds.")
+    ] = None,
+    study: Annotated[
+        str | None, typer.Option(help="Study name [default: the team's name].")
+    ] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(help="RDB URL (postgresql://...) or a .journal file [default: SQLite]."),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes on this machine.")] = 1,
+    pruner: Annotated[str, typer.Option(help="median, hyperband or none.")] = "median",
+    epochs: Annotated[int, typer.Option(help="Training epochs per trial.")] = 2,
+    report_every: Annotated[int, typer.Option(help="Epochs between validation scores.")] = 1,
+    n_val: Annotated[int, typer.Option(help="Samples per class for the validation FID.")] = 200,
+    dims: Annotated[
+        int, typer.Option(help="Inception feature dims for the validation FID.")
+    ] = 2048,
+    seed: int = 0,
+    data: DataOpt = None,
+    device: DeviceOpt = "auto",
+    tune_dir: TuneDirOpt = Path("tune"),
+    report_only: Annotated[
+        bool, typer.Option("--report", help="Only report: best trials and plots.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search a team's hyperparameters with Optuna on a validation split of train (never test)."""
+    from harness.paths import data_root
+    from harness.tune import TuneSettings, tune_team
+    from harness.tune_report import report
+
+    settings = TuneSettings(
+        trials=trials,
+        study=study,
+        storage=storage,
+        workers=workers,
+        timeout_s=timeout,
+        pruner=pruner,
+        epochs=epochs,
+        report_every=report_every,
+        n_val=n_val,
+        dims=dims,
+        seed=seed,
+        device=device,
+    )
+    if report_only:
+        result = report(team, tune_root=tune_dir, study=study, storage=storage, plots=True)
+    else:
+        result = tune_team(team, data_root=data_root(data), tune_root=tune_dir, settings=settings)
+    counts = ", ".join(f"{v} {k}" for k, v in result["counts"].items() if v)
+    lines = [f"study {result['study']} ({result['storage']}): {counts}"]
+    for row in result["best"][:5]:
+        shown = ", ".join(
+            f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in row.items()
+            if k not in ("trial", "value", "run_id")
+        )
+        lines.append(f"  trial {row['trial']:>3}: {row['value']:8.2f}  {shown}")
+    if result.get("best_json"):
+        lines.append(f"best parameters: {result['best_json']} (train with --params best)")
+    lines += [f"plot: {p}" for p in result.get("plots", [])]
+    emit(result, as_json, "\n".join(lines))
