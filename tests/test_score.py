@@ -76,7 +76,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory, tiny_data: Path) -> tuple[
     base = tmp_path_factory.mktemp("competition")
     good = write_team(base / "submissions" / "tiny")
     runs_root = base / "runs"
-    train_team(good, data_root=tiny_data, runs_root=runs_root, overrides={"epochs": 2})
+    train_team(
+        good, data_root=tiny_data, runs_root=runs_root, overrides={"epochs": 2}, image_size=16
+    )
     return base / "submissions", runs_root
 
 

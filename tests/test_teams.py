@@ -24,8 +24,12 @@ def test_team_validates_and_takes_training_steps(
 ) -> None:
     summary = validate_spec(team)
     assert summary["image_size"] == 64 and summary["search_space"], summary
-    result = train_team(
-        team, data_root=tiny_data, runs_root=tmp_path, overrides={"max_steps": 2, "batch_size": 8}
+    result = train_team(  # validated just above, in this process: no validation child
+        team,
+        data_root=tiny_data,
+        runs_root=tmp_path,
+        overrides={"max_steps": 2, "batch_size": 8},
+        image_size=64,
     )
     assert result["steps_done"] == 2
     state = checkpoint.load(runs.latest_checkpoint(Path(result["run_dir"])))

@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from harness import checkpoint, runs
-from harness.errors import TeamCodeError
+from harness.errors import HarnessError, TeamCodeError
 from harness.sandbox import Limits, run_child
 from harness.train import train_team
 from tests.conftest import write_team
@@ -63,12 +63,17 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(
     tiny_data: Path, tmp_path: Path, variant: dict[str, str]
 ) -> None:
     team = write_team(tmp_path / "submissions" / "tiny", variant)
+    # image_size=16 skips the validation child: these runs test training, not validation.
     straight = train_team(
-        team, data_root=tiny_data, runs_root=tmp_path / "a", overrides={"epochs": 3}
+        team, data_root=tiny_data, runs_root=tmp_path / "a", overrides={"epochs": 3}, image_size=16
     )
     # Stop in the middle of the second epoch, then continue the same run to the end.
     first = train_team(
-        team, data_root=tiny_data, runs_root=tmp_path / "b", overrides={"epochs": 3, "max_steps": 8}
+        team,
+        data_root=tiny_data,
+        runs_root=tmp_path / "b",
+        overrides={"epochs": 3, "max_steps": 8},
+        image_size=16,
     )
     assert first["steps_done"] == 8
     resumed = train_team(
@@ -93,8 +98,10 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(
 
 
 def test_resume_refuses_changed_settings(tiny_team: Path, tiny_data: Path, tmp_path: Path) -> None:
-    train_team(tiny_team, data_root=tiny_data, runs_root=tmp_path, overrides={"epochs": 1})
-    with pytest.raises(Exception, match=r"lr_g 0.001 -> 0.5"):
+    train_team(
+        tiny_team, data_root=tiny_data, runs_root=tmp_path, overrides={"epochs": 1}, image_size=16
+    )
+    with pytest.raises(HarnessError, match=r"lr_g 0\.001 -> 0\.5"):
         train_team(
             tiny_team,
             data_root=tiny_data,
@@ -221,7 +228,13 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(
     with pytest.raises(
         TeamCodeError, match=r"NaN or infinite by step \d+ .*last checkpoint is intact"
     ):
-        train_team(team, data_root=tiny_data, runs_root=tmp_path / "runs", overrides={"epochs": 10})
+        train_team(
+            team,
+            data_root=tiny_data,
+            runs_root=tmp_path / "runs",
+            overrides={"epochs": 10},
+            image_size=16,
+        )
     run_dir = runs.find_run(tmp_path / "runs", "nan")
     state = checkpoint.load(runs.latest_checkpoint(run_dir))
     assert state["batch"] == 0 and state["epoch"] >= 1

@@ -89,10 +89,11 @@ def enqueue(tune_root: Path, *params: dict[str, object], name: str = "tunable") 
         study.enqueue_trial(p)
 
 
-def test_study_completes_resumes_and_survives_a_failing_trial(
+def test_study_completes_resumes_reports_and_survives_a_failing_trial(
     team: Path,
     no_test_data: Path,
     tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
     fid_weights,  # type: ignore[no-untyped-def]
 ) -> None:
     # Every tuning test runs on a dataset with no test split at all: reading it would fail.
@@ -107,6 +108,11 @@ def test_study_completes_resumes_and_survives_a_failing_trial(
     assert failed[0].params["mode"] == "crash"
     best = json.loads((study_dir(tune_root, "tunable", "tunable") / "best.json").read_text())
     assert best["params"]["mode"] == "ok" and best["trial"] == 0 and best["value"] > 0
+    # Continuing with another budget would mix incomparable trials: refused.
+    with pytest.raises(HarnessError, match=r"another budget .*n_val 6 -> 7"):
+        tune_team(
+            team, data_root=no_test_data, tune_root=tune_root, settings=settings(trials=4, n_val=7)
+        )
     # The same command with more trials continues the same study.
     enqueue(tune_root, {"lr_g": 3e-3, "mode": "ok"})
     second = tune_team(
@@ -119,6 +125,14 @@ def test_study_completes_resumes_and_survives_a_failing_trial(
         next((study_dir(tune_root, "tunable", "tunable") / "runs" / "tunable").iterdir())
     )
     assert trial_run["subset"] == "fit" and trial_run["params_source"]["study"] == "tunable"
+    # --report: the best complete trials, best first, and the two plots.
+    with pytest.raises(SystemExit):
+        main(["tune", str(team), "--report", "--tune-dir", str(tune_root), "--json"])
+    shown = json.loads(capsys.readouterr().out)
+    values = [r["value"] for r in shown["best"]]
+    assert len(values) >= 2 and values == sorted(values)
+    assert sorted(Path(p).name for p in shown["plots"]) == ["history.png", "importances.png"]
+    assert all(Path(p).stat().st_size > 1000 for p in shown["plots"])
 
 
 def test_a_bad_trial_is_pruned_early(
@@ -188,18 +202,6 @@ def test_a_dead_workers_trial_is_retried(
     assert retry.params == orphan.params and retry.state != TrialState.RUNNING
 
 
-def test_a_changed_budget_is_refused(
-    team: Path, no_test_data: Path, tmp_path: Path, fid_weights
-) -> None:  # type: ignore[no-untyped-def]
-    tune_root = tmp_path / "tune"
-    enqueue(tune_root, {"lr_g": 1e-3, "mode": "crash"})
-    tune_team(team, data_root=no_test_data, tune_root=tune_root, settings=settings(trials=1))
-    with pytest.raises(HarnessError, match=r"another budget .*n_val 6 -> 7"):
-        tune_team(
-            team, data_root=no_test_data, tune_root=tune_root, settings=settings(trials=2, n_val=7)
-        )
-
-
 def test_train_with_best_params_records_the_study(
     team: Path,
     no_test_data: Path,
@@ -244,18 +246,3 @@ def test_best_params_missing_is_one_clear_line(team: Path, tmp_path: Path, capsy
         main(["train", str(team), "--params", "best", "--tune-dir", str(tmp_path / "tune")])
     assert info.value.code == 1
     assert "no tuned parameters for tunable" in capsys.readouterr().err
-
-
-def test_report_lists_best_trials_and_draws_plots(
-    team: Path, no_test_data: Path, tmp_path: Path, capsys, fid_weights
-) -> None:  # type: ignore[no-untyped-def]
-    tune_root = tmp_path / "tune"
-    enqueue(tune_root, {"lr_g": 1e-3, "mode": "ok"}, {"lr_g": 5e-3, "mode": "ok"})
-    tune_team(team, data_root=no_test_data, tune_root=tune_root, settings=settings(trials=2))
-    with pytest.raises(SystemExit):
-        main(["tune", str(team), "--report", "--tune-dir", str(tune_root), "--json"])
-    result = json.loads(capsys.readouterr().out)
-    assert [r["trial"] for r in result["best"]] in ([0, 1], [1, 0])
-    names = sorted(Path(p).name for p in result["plots"])
-    assert names == ["history.png", "importances.png"]
-    assert all(Path(p).stat().st_size > 1000 for p in result["plots"])
