@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 import sys
 
-import click
-
 from harness.cli import (
     data_cmds,  # noqa: F401  (importing it registers the data group)
     quickstart_cmd,
@@ -43,21 +41,17 @@ for _name, _command in (
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the app, turning known errors into one line and exit 1."""
+    """Console entry point: run the app, turning the harness's known errors into one line.
+
+    Click's standalone mode reports a mistyped command or option as a usage line (exit 2) and
+    an interrupt as "Aborted!" (exit 1). It is used rather than catching click's exceptions
+    here because typer may bring its own copy of click, whose exceptions those would not be.
+    """
     debug = os.environ.get("HARNESS_DEBUG") == "1"
     try:
-        result = app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        err("interrupted")
-        sys.exit(130)
+        app(args=argv, standalone_mode=True)
     except HarnessError as exc:
         if debug:
             raise
         err(f"error: {exc}")
         sys.exit(1)
-    sys.exit(result if isinstance(result, int) else 0)

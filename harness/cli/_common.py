@@ -29,10 +29,10 @@ app.add_typer(data_app, name="data")
 
 DataOpt = Annotated[
     Path | None,
-    typer.Option("--data", help="Dataset folder [default: $HARNESS_DATA, else data/facemask]."),
+    typer.Option("--data", help="Dataset folder (default: $HARNESS_DATA, else data/facemask)."),
 ]
 RunsOpt = Annotated[
-    Path | None, typer.Option("--runs", help="Runs folder [default: $HARNESS_RUNS, else runs].")
+    Path | None, typer.Option("--runs", help="Runs folder (default: $HARNESS_RUNS, else runs).")
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
 TeamArg = Annotated[Path, typer.Argument(help="A team folder, e.g. submissions/team2.")]

@@ -28,7 +28,7 @@ def score(
     submissions: SubmissionsOpt = Path("submissions"),
     data: DataOpt = None,
     runs: RunsOpt = None,
-    run: Annotated[str | None, typer.Option(help="Run id [default: each team's latest].")] = None,
+    run: Annotated[str | None, typer.Option(help="Run id (default: each team's latest).")] = None,
     n: Annotated[int, typer.Option("--n", help="Samples per class.")] = 1000,
     seed: Annotated[int, typer.Option(help="Sample seed, the same for every team.")] = 0,
     bootstrap: Annotated[

@@ -38,12 +38,12 @@ def train(
     team: TeamArg,
     data: DataOpt = None,
     runs: RunsOpt = None,
-    epochs: Annotated[int | None, typer.Option(help="Epochs [default: the team's].")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs (default: the team's).")] = None,
     batch_size: Annotated[
-        int | None, typer.Option(help="Batch size [default: the team's].")
+        int | None, typer.Option(help="Batch size (default: the team's).")
     ] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop after this many D steps.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed [default: the team's].")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the team's).")] = None,
     device: DeviceOpt = "auto",
     resume: Annotated[
         str | None,
@@ -60,7 +60,7 @@ def train(
         ),
     ] = None,
     study: Annotated[
-        str | None, typer.Option(help="The study --params best reads [default: latest].")
+        str | None, typer.Option(help="The study --params best reads (default: latest).")
     ] = None,
     tune_dir: TuneDirOpt = Path("tune"),
     timeout: Annotated[
@@ -111,7 +111,7 @@ def train(
 def sample(
     team: TeamArg,
     runs: RunsOpt = None,
-    run: Annotated[str | None, typer.Option(help="Run id [default: latest trained].")] = None,
+    run: Annotated[str | None, typer.Option(help="Run id (default: latest trained).")] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="A checkpoint file of that run.")] = None,
     n: Annotated[int, typer.Option("--n", help="Samples per class.")] = 1000,
     seed: Annotated[int, typer.Option(help="Sample seed.")] = 0,

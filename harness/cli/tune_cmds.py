@@ -24,11 +24,11 @@ def tune(
         float | None, typer.Option(help="Stop starting trials after this many seconds.")
     ] = None,
     study: Annotated[
-        str | None, typer.Option(help="Study name [default: the team's name].")
+        str | None, typer.Option(help="Study name (default: the team's name).")
     ] = None,
     storage: Annotated[
         str | None,
-        typer.Option(help="RDB URL (postgresql://...) or a .journal file [default: SQLite]."),
+        typer.Option(help="RDB URL (postgresql://...) or a .journal file (default: SQLite)."),
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes on this machine.")] = 1,
     pruner: Annotated[str, typer.Option(help="median, hyperband or none.")] = "median",
