@@ -12,9 +12,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import signal
 import sys
 import time
 from pathlib import Path
+from types import FrameType, TracebackType
 from typing import Any
 
 from harness import runs
@@ -63,6 +65,38 @@ def ema_with_warmup(decay: float) -> Any:
         return averaged * beta + current * (1.0 - beta)
 
     return average
+
+
+class StopRequest:
+    """SIGINT and SIGTERM become a flag that the training loop reads between steps.
+
+    Why not let the signal raise where it lands: in the middle of a step it would leave an
+    optimiser half-stepped, and in the middle of a checkpoint it would leave a module half
+    imported (matplotlib once), so the interrupt's own checkpoint saved a state no
+    uninterrupted run has, or failed. Read after each step, a stop lands on a step boundary.
+    The parent's parent-death watchdog (``_thread.interrupt_main``) goes through the same flag.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+
+    def __enter__(self) -> StopRequest:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 def run_job(request: dict[str, Any]) -> dict[str, Any]:
@@ -262,19 +296,20 @@ class Trainer:
         runs.write_config(self.run_dir, self.config)
         started = time.monotonic()
         start_step = self.step
-        try:
+        with StopRequest() as stop:
             if not self.finished():
-                self._loop(metrics_path)
-        except KeyboardInterrupt:
-            self._checkpoint(metrics_path)
-            self.config["status"] = "interrupted"
-            runs.write_config(self.run_dir, self.config)
-            print(
-                f"\ninterrupted at step {self.step}; resume with "
-                f"`harness train {self.team_dir} --resume {self.run_dir.name}`",
-                file=sys.stderr,
-            )
-            raise
+                self._loop(metrics_path, stop)
+            if stop.requested and not self.finished():
+                # Still under StopRequest: a second Ctrl-C cannot cut this checkpoint short.
+                self._checkpoint(metrics_path)
+                self.config["status"] = "interrupted"
+                runs.write_config(self.run_dir, self.config)
+                print(
+                    f"\ninterrupted at step {self.step}; resume with "
+                    f"`harness train {self.team_dir} --resume {self.run_dir.name}`",
+                    file=sys.stderr,
+                )
+                raise KeyboardInterrupt
         elapsed = time.monotonic() - started
         images = (self.step - start_step) * self.cfg.batch_size
         self.config.update(
@@ -307,7 +342,7 @@ class Trainer:
             peak["peak_gpu_mib"] = torch.cuda.max_memory_allocated(self.device) / 2**20
         return peak
 
-    def _loop(self, metrics_path: Path) -> None:
+    def _loop(self, metrics_path: Path, stop: StopRequest) -> None:
         import torch
         from tqdm import tqdm
 
@@ -408,7 +443,7 @@ class Trainer:
                     )
                 if wants_checkpoint:
                     self._checkpoint(metrics_path)
-                if at_limit:
+                if at_limit or stop.requested:
                     break
 
     # ------------------------------------------------------------ outputs

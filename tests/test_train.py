@@ -97,6 +97,49 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(
         torch.testing.assert_close(wa[key], wb[key], rtol=1e-5, atol=1e-6)
 
 
+def test_an_interrupt_mid_step_stops_on_a_step_boundary(tiny_data: Path, tmp_path: Path) -> None:
+    # Ctrl-C used to raise wherever it landed: mid-step (noise drawn, no step counted) or
+    # mid-checkpoint (matplotlib half imported, the interrupt's own checkpoint then failed).
+    flag = tmp_path / "interrupted-once"
+    team = write_team(
+        tmp_path / "submissions" / "tiny",
+        {
+            "        return torch.tanh(": "        self.calls = getattr(self, 'calls', 0) + 1\n"
+            f"        if self.calls == 13 and not os.path.exists({str(flag)!r}):\n"
+            f"            open({str(flag)!r}, 'w').close()\n"
+            "            os.kill(os.getpid(), signal.SIGINT)  # as if Ctrl-C came mid-forward\n"
+            "        return torch.tanh(",
+            "import torch\n": "import os\nimport signal\n\nimport torch\n",
+        },
+    )
+    with pytest.raises(KeyboardInterrupt):
+        train_team(
+            team,
+            data_root=tiny_data,
+            runs_root=tmp_path / "b",
+            overrides={"epochs": 3},
+            image_size=16,
+        )
+    assert flag.exists()
+    run_dir = runs.find_run(tmp_path / "b", "tiny")
+    assert runs.read_config(run_dir)["status"] == "interrupted"
+    assert checkpoint.load(runs.latest_checkpoint(run_dir))["step"] == 7  # the step it was in
+    resumed = train_team(
+        team,
+        data_root=tiny_data,
+        runs_root=tmp_path / "b",
+        overrides={"epochs": 3},
+        resume="latest",
+    )
+    straight = train_team(
+        team, data_root=tiny_data, runs_root=tmp_path / "a", overrides={"epochs": 3}, image_size=16
+    )
+    a, b = step_records(Path(straight["run_dir"])), step_records(Path(resumed["run_dir"]))
+    assert [r["step"] for r in b] == list(range(1, 19))
+    for ra, rb in zip(a, b, strict=True):
+        assert ra["loss_d"] == pytest.approx(rb["loss_d"], rel=1e-6, abs=1e-7), ra["step"]
+
+
 def test_resume_refuses_changed_settings(tiny_team: Path, tiny_data: Path, tmp_path: Path) -> None:
     train_team(
         tiny_team, data_root=tiny_data, runs_root=tmp_path, overrides={"epochs": 1}, image_size=16
