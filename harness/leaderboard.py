@@ -174,6 +174,27 @@ def _separation(ok: pd.DataFrame) -> list[str]:
     return out
 
 
+_TEXT_COLUMNS = frozenset({"rank", "team", "run_id", "status", "error", "ahead_of_next"})
+
+
+def _decimals(column: str) -> int:
+    """Digits shown in the Markdown board: FID to 0.1, shares and KID to 0.001, counts whole."""
+    if column.startswith(("label_fidelity", "kid", "classifier")):
+        return 3
+    if column.startswith(("n_fake", "n_real", "epochs", "steps", "image_size", "dims")):
+        return 0
+    return 1
+
+
 def to_markdown(board: pd.DataFrame) -> str:
-    """The board as a Markdown table (for the README)."""
-    return board.to_markdown(index=False, floatfmt=".3g")
+    """The board as a Markdown table (for the README): fixed decimals, blanks for missing."""
+    shown = board.copy()
+    for column in shown.columns:
+        if column in _TEXT_COLUMNS:
+            shown[column] = ["" if pd.isna(v) else str(v) for v in shown[column]]
+            continue
+        digits = _decimals(column)
+        values = pd.to_numeric(shown[column], errors="coerce")
+        shown[column] = ["" if pd.isna(v) else f"{v:.{digits}f}" for v in values]
+    align = tuple("left" if c in _TEXT_COLUMNS else "right" for c in shown.columns)
+    return shown.to_markdown(index=False, disable_numparse=True, colalign=align)

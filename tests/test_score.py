@@ -291,7 +291,9 @@ def test_board_ranks_best_run_per_team_and_writes_markdown(tmp_path: Path, capsy
             "team": "a",
             "run_id": "r2",
             "status": "ok",
-            "score": 40.0,
+            "score": 40.04,
+            "n_fake_with_mask": 1000,
+            "label_fidelity_with_mask": 0.9,
         },
         {
             "timestamp_utc": "2026-01-01T00:00:00",
@@ -311,7 +313,14 @@ def test_board_ranks_best_run_per_team_and_writes_markdown(tmp_path: Path, capsy
     leaderboard.append_rows(rows, path)
     with pytest.raises(SystemExit):
         main(
-            ["leaderboard", "--path", str(path), "--markdown", str(tmp_path / "board.md"), "--json"]
+            [
+                "leaderboard",
+                "--leaderboard",
+                str(path),
+                "--markdown",
+                str(tmp_path / "board.md"),
+                "--json",
+            ]
         )
     board = json.loads(capsys.readouterr().out)
     assert [(r["rank"], r["team"], r.get("run_id")) for r in board] == [
@@ -321,6 +330,10 @@ def test_board_ranks_best_run_per_team_and_writes_markdown(tmp_path: Path, capsy
     ]
     markdown = (tmp_path / "board.md").read_text()
     assert markdown.startswith("|") and "boom" in markdown
+    # Fixed decimals and blanks, not tabulate's "1e+03" and "nan".
+    row_a = next(line for line in markdown.splitlines() if "| a " in line)
+    assert "40.0" in row_a and "1000" in row_a and "0.900" in row_a
+    assert "nan" not in markdown and "e+" not in markdown
     assert isinstance(pd.read_csv(path), pd.DataFrame)
 
 

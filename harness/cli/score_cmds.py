@@ -128,9 +128,9 @@ def weights(as_json: JsonOpt = False) -> None:
 
 
 def leaderboard_cmd(
-    path: Annotated[Path, typer.Option("--path", help="Results CSV.")] = Path(
-        "leaderboard/results.csv"
-    ),
+    path: Annotated[
+        Path, typer.Option("--leaderboard", "--path", help="Results CSV (as `score` writes it).")
+    ] = Path("leaderboard/results.csv"),
     markdown: Annotated[
         Path | None, typer.Option(help="Also write the board as Markdown here.")
     ] = None,
