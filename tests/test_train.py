@@ -155,11 +155,14 @@ def test_resume_refuses_changed_settings(tiny_team: Path, tiny_data: Path, tmp_p
 
 
 def _harness(args: list[str]) -> subprocess.Popen[bytes]:
+    # SIGINT back to its default: a shell's background job (`./scripts/test.sh &`) ignores it,
+    # children inherit that, and Python then keeps ignoring it, so Ctrl-C tests would hang.
     return subprocess.Popen(
         [sys.executable, "-m", "harness", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
