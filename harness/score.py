@@ -227,9 +227,16 @@ class Scorer:
         return row
 
     def score_teams(
-        self, team_dirs: Iterable[Path], run_id: str | None = None
+        self,
+        team_dirs: Iterable[Path],
+        run_id: str | None = None,
+        on_row: Callable[[dict[str, Any]], None] | None = None,
     ) -> list[dict[str, Any]]:
-        """Score each team in turn; a failure becomes that team's ``failed`` row."""
+        """Score each team in turn; a failure becomes that team's ``failed`` row.
+
+        ``on_row`` receives each row as soon as it exists (the CLI appends it to the board
+        then), so that a run of ``--all`` killed at the fifth team keeps the first four.
+        """
         rows = []
         for team_dir in team_dirs:
             team = Path(team_dir).name
@@ -244,6 +251,8 @@ class Scorer:
                 row = self.failed_row(team, f"internal error: {type(exc).__name__}: {exc}", run_id)
                 self.say(f"{team}: failed with an internal error: {exc}")
             rows.append(row)
+            if on_row is not None:
+                on_row(row)
         return rows
 
 

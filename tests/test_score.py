@@ -376,3 +376,26 @@ def test_score_with_a_wrong_data_folder_is_one_error(tmp_path: Path, capsys) -> 
         main(["score", "--all", "--data", str(tmp_path / "nope"), "--leaderboard", str(board_path)])
     assert info.value.code == 1
     assert capsys.readouterr().err.startswith("error: data folder") and not board_path.exists()
+
+
+def test_each_row_is_saved_before_the_next_team_is_scored(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `score --all` used to append every row at the end: killed at the last team, it lost all.
+    board_path = tmp_path / "results.csv"
+    scorer = Scorer(data_root=tiny_data, runs_root=tmp_path / "runs", say=lambda message: None)
+    real_score_team = scorer.score_team
+
+    def killed_at_b(team_dir: Path, run_id: str | None = None) -> dict:
+        if Path(team_dir).name == "b":
+            raise KeyboardInterrupt  # as if the process were stopped while scoring team b
+        return real_score_team(team_dir, run_id)
+
+    monkeypatch.setattr(scorer, "score_team", killed_at_b)
+    with pytest.raises(KeyboardInterrupt):
+        scorer.score_teams(
+            [tmp_path / "a", tmp_path / "b"],
+            on_row=lambda row: leaderboard.append_rows([row], board_path),
+        )
+    saved = leaderboard.read(board_path)
+    assert list(saved["team"]) == ["a"] and saved["status"].iloc[0] == "failed"  # a has no run

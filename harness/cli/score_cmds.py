@@ -62,8 +62,11 @@ def score(
     scorer = Scorer(
         data_root=root, runs_root=runs_root(runs), settings=settings, say=err, label_judge=judge
     )
-    rows = scorer.score_teams(teams, run_id=run)  # type: ignore[arg-type]
-    board.append_rows(rows, leaderboard)
+    rows = scorer.score_teams(
+        teams,  # type: ignore[arg-type]
+        run_id=run,
+        on_row=lambda row: board.append_rows([row], leaderboard),
+    )
     import pandas as pd
 
     table = board.ranked(pd.DataFrame(rows), all_runs=True)
