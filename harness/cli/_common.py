@@ -34,6 +34,7 @@ DataOpt = Annotated[
 RunsOpt = Annotated[
     Path | None, typer.Option("--runs", help="Runs folder (default: $HARNESS_RUNS, else runs).")
 ]
+OverwriteOpt = Annotated[bool, typer.Option(help="Replace data already at the destination.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
 TeamArg = Annotated[Path, typer.Argument(help="A team folder, e.g. submissions/team2.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]

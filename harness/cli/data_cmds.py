@@ -10,6 +10,7 @@ import typer
 from harness.cli._common import (
     DataOpt,
     JsonOpt,
+    OverwriteOpt,
     data_app,
     emit,
     err,
@@ -44,9 +45,7 @@ def data_info(data: DataOpt = None, as_json: JsonOpt = False) -> None:
 def data_import(
     source: Annotated[Path, typer.Argument(help="Folder with train|test/with_mask|without_mask.")],
     data: DataOpt = None,
-    overwrite: Annotated[
-        bool, typer.Option(help="Replace data already at the destination.")
-    ] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Check a folder in the dataset layout and copy it to the data folder."""
     from harness.data import import_dataset
@@ -65,9 +64,7 @@ def data_import(
 @data_app.command("download")
 def data_download(
     data: DataOpt = None,
-    overwrite: Annotated[
-        bool, typer.Option(help="Replace data already at the destination.")
-    ] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Download the original dataset (ndb796/Face-Mask-Classification-20000-Dataset)."""
     from harness.download import download_dataset
