@@ -6,7 +6,7 @@ to 64 x 64 with the harness resizer, or random images without data) and the same
 
 - pytorch-fid: ``pytorch_fid.fid_score.get_activations`` (what ``python -m pytorch_fid`` runs),
   its DataLoader decoding the PNGs, its model as released;
-- harness: ``harness.metrics.sources.load_images`` then ``InceptionFeatures`` (batch norm and
+- harness: ``harness.scoring.metrics.sources.load_images`` then ``InceptionFeatures`` (batch norm and
   input scaling folded, channels_last, inference mode).
 
 It reports images/s of each (PNG decoding included), their ratio and |FID difference|.
@@ -46,16 +46,16 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=50)
     args = parser.parse_args()
 
-    from harness.metrics import weights
-    from harness.metrics.fid import frechet_distance, statistics
-    from harness.metrics.inception import InceptionFeatures
-    from harness.metrics.sources import folder_files, load_images
+    from harness.scoring.metrics import weights
+    from harness.scoring.metrics.fid import frechet_distance, statistics
+    from harness.scoring.metrics.inception import InceptionFeatures
+    from harness.scoring.metrics.sources import folder_files, load_images
 
     info = weights.ensure_weights()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         if args.data is not None:
-            from harness import data_cache
+            from harness.data import cache as data_cache
 
             train = data_cache.cached_split(args.data, "train", 64)
             sets = [np.asarray(train.of_class(c)[: args.n]) for c in (0, 1)]

@@ -1,6 +1,6 @@
 """Training throughput of team2 (conditional DCGAN, 64 x 64) on the device at hand.
 
-Runs the real training path (`harness.train.train_team`: child process, DataLoader with the
+Runs the real training path (`harness.training.train.train_team`: child process, DataLoader with the
 team's albumentations pipeline, AMP and channels_last on a GPU) for a fixed number of steps and
 reads images/s from the run's metrics, skipping warm-up. It also times the data pipeline alone,
 to show whether it could be the bottleneck. Run by hand; write the figures into bench/README.md.
@@ -21,9 +21,10 @@ from pathlib import Path
 
 import torch
 
-from harness import augment, data_cache
+from harness.data import cache as data_cache
 from harness.paths import data_root
-from harness.train import train_team
+from harness.training import augment
+from harness.training.train import train_team
 
 TEAM = Path(__file__).resolve().parent.parent / "submissions" / "team2"
 

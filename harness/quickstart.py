@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.demo import is_demo, make_demo_dataset
+from harness.data.demo import is_demo, make_demo_dataset
 from harness.errors import DataError
 from harness.paths import DATA_ENV, DEFAULT_DATA
 
@@ -51,7 +51,7 @@ def resolve_quickstart_data(
     if DEFAULT_DATA.is_dir() and any(DEFAULT_DATA.iterdir()):
         return QuickstartData(DEFAULT_DATA, f"found in {DEFAULT_DATA}", is_demo(DEFAULT_DATA))
     if allow_download:
-        from harness.download import download_dataset
+        from harness.data.download import download_dataset
 
         say(f"no dataset at {DEFAULT_DATA}; trying to download it ...")
         try:
@@ -83,10 +83,10 @@ def run_quickstart(
     demo_sizes: tuple[int, int] = (300, 100),
 ) -> dict[str, Any]:
     """Data, a short training of ``team_dir``, scoring, the ranked board; returns all of it."""
-    from harness import leaderboard
-    from harness.label_fidelity import LabelJudge
-    from harness.score import Scorer, ScoreSettings
-    from harness.train import train_team
+    from harness.board import leaderboard
+    from harness.scoring.label_fidelity import LabelJudge
+    from harness.scoring.score import Scorer, ScoreSettings
+    from harness.training.train import train_team
 
     workdir.mkdir(parents=True, exist_ok=True)
     found = resolve_quickstart_data(

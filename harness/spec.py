@@ -2,7 +2,7 @@
 
 A team folder ``submissions/<team>/`` holds ``model.py`` with a module-level ``spec`` that
 conforms to :class:`GeneratorSpec`. The harness imports it only inside child processes
-(:mod:`harness.sandbox`), never in the process that reads the held-out test images.
+(:mod:`harness.sandbox.runner`), never in the process that reads the held-out test images.
 
 Class indices: ``y = 0`` is ``with_mask`` and ``y = 1`` is ``without_mask``.
 
@@ -251,7 +251,7 @@ def describe_exception(exc: BaseException, team_dir: Path) -> str:
 def load_spec(team_dir: Path) -> Any:
     """Import a team's ``model.py`` and return its ``spec`` after a structural check.
 
-    Only presence and types of attributes are checked here; :mod:`harness.validate` runs
+    Only presence and types of attributes are checked here; :mod:`harness.training.validate` runs
     the builders and checks shapes and ranges.
 
     Raises:

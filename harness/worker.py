@@ -74,7 +74,8 @@ def watch_parent(interval_s: float = 1.0) -> None:
 
 
 def _jobs() -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
-    from harness import sample, trainer, validate
+    from harness.scoring import sample
+    from harness.training import trainer, validate
 
     return {"validate": validate.run_job, "train": trainer.run_job, "sample": sample.run_job}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.demo import make_demo_dataset
+from harness.data.demo import make_demo_dataset
 
 TINY_TEAM = """
 from __future__ import annotations
@@ -81,7 +81,7 @@ def offline_torch_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def fid_weights(offline_torch_home: Path):  # type: ignore[no-untyped-def]
     """The derived FID Inception weights (about 15 s to derive and verify, once)."""
-    from harness.metrics.weights import ensure_weights
+    from harness.scoring.metrics.weights import ensure_weights
 
     return ensure_weights()
 
@@ -89,7 +89,7 @@ def fid_weights(offline_torch_home: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def pool3(fid_weights):  # type: ignore[no-untyped-def]
     """A CPU feature extractor with pool3 (2048-d) features."""
-    from harness.metrics.inception import InceptionFeatures
+    from harness.scoring.metrics.inception import InceptionFeatures
 
     return InceptionFeatures(dims=2048, device="cpu", weights=fid_weights)
 

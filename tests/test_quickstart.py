@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.demo import is_demo
+from harness.data.demo import is_demo
 from harness.quickstart import resolve_quickstart_data, run_quickstart
-from harness.score import ScoreSettings
+from harness.scoring.score import ScoreSettings
 
 
 def test_quickstart_runs_the_loop_on_demo_data_when_offline(

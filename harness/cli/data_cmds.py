@@ -21,7 +21,7 @@ from harness.cli._common import (
 def data_info(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     """Counts per split and class, image sizes and content fingerprints."""
     from harness import data as data_mod
-    from harness.demo import is_demo
+    from harness.data.demo import is_demo
     from harness.paths import data_root
 
     root = data_root(data)
@@ -48,7 +48,7 @@ def data_import(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Check a folder in the dataset layout and copy it to the data folder."""
-    from harness.data import import_dataset
+    from harness.data.layout import import_dataset
     from harness.paths import data_root
 
     dest = data_root(data)
@@ -67,7 +67,7 @@ def data_download(
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Download the original dataset (ndb796/Face-Mask-Classification-20000-Dataset)."""
-    from harness.download import download_dataset
+    from harness.data.download import download_dataset
     from harness.paths import data_root
 
     dest = data_root(data)
@@ -84,7 +84,7 @@ def data_demo(
     test_per_class: int = 100,
 ) -> None:
     """Draw a synthetic demo dataset (for trying the harness offline; scores mean nothing)."""
-    from harness.demo import make_demo_dataset
+    from harness.data.demo import make_demo_dataset
 
     make_demo_dataset(dest, train_per_class=train_per_class, test_per_class=test_per_class)
     typer.echo(f"wrote a demo dataset to {dest} (synthetic faces; marked DEMO)")

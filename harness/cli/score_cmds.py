@@ -42,21 +42,21 @@ def score(
     as_json: JsonOpt = False,
 ) -> None:
     """Score one team, or every team with --all, and append the rows to the leaderboard."""
-    from harness import leaderboard as board
+    from harness.board import leaderboard as board
     from harness.paths import data_root, runs_root
-    from harness.score import Scorer, ScoreSettings, discover_teams
+    from harness.scoring.score import Scorer, ScoreSettings, discover_teams
 
     if (team is None) == (not all_teams):
         raise HarnessError("give one team folder, or --all to score every team in --submissions")
     teams = discover_teams(submissions) if all_teams else [team]
     settings = ScoreSettings(n_per_class=n, seed=seed, bootstrap=bootstrap, device=device)
     root = data_root(data)
-    from harness.data import list_split
+    from harness.data.layout import list_split
 
     list_split(root, "test")  # a wrong data folder is one error, not one failed row per team
     judge = None
     if labels:
-        from harness.label_fidelity import LabelJudge
+        from harness.scoring.label_fidelity import LabelJudge
 
         judge = LabelJudge(root, device=device, say=err)
     scorer = Scorer(
@@ -92,9 +92,9 @@ def fid(
     """FID between two image sets, as `python -m pytorch_fid` computes it."""
     from harness import device as device_mod
     from harness.classes import class_index
-    from harness.metrics.fid import frechet_distance
-    from harness.metrics.inception import InceptionFeatures
-    from harness.metrics.sources import statistics_of
+    from harness.scoring.metrics.fid import frechet_distance
+    from harness.scoring.metrics.inception import InceptionFeatures
+    from harness.scoring.metrics.sources import statistics_of
 
     label = None
     if class_ is not None:
@@ -120,7 +120,7 @@ def fid(
 
 def weights(as_json: JsonOpt = False) -> None:
     """Where the FID Inception weights are, their sha256, and how they were obtained."""
-    from harness.metrics.weights import ensure_weights
+    from harness.scoring.metrics.weights import ensure_weights
 
     info = ensure_weights()
     text = (
@@ -143,7 +143,7 @@ def leaderboard_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """The ranked board (each team's best run); lower score wins."""
-    from harness import leaderboard as board
+    from harness.board import leaderboard as board
 
     table = board.ranked(board.read(path), all_runs=all_runs)
     if markdown is not None:

@@ -22,7 +22,7 @@ from harness.cli._common import (
 
 def validate(team: TeamArg, as_json: JsonOpt = False) -> None:
     """Import a team's model.py in a child process and check it against GeneratorSpec."""
-    from harness.train import validate_team
+    from harness.training.train import validate_team
 
     summary = validate_team(team)
     text = (
@@ -70,13 +70,13 @@ def train(
 ) -> None:
     """Train a team's GAN on the train split, with checkpoints, grids and resume."""
     from harness.paths import data_root, runs_root
-    from harness.train import train_team
+    from harness.training.train import train_team
 
     overrides: dict[str, Any] = {}
     source = None
     trial_params = None
     if params:
-        from harness.params import load_params
+        from harness.tuning.params import load_params
 
         trial_params, source = load_params(team, params, tune_root=tune_dir, study=study)
         err(f"training with parameters from {source['file']}: {trial_params}")
@@ -119,7 +119,7 @@ def sample(
 ) -> None:
     """Generate N samples per class from a trained run into samples.npz and a grid PNG."""
     from harness.paths import runs_root
-    from harness.sample import sample_team
+    from harness.scoring.sample import sample_team
 
     result = sample_team(
         team,

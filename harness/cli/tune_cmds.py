@@ -49,8 +49,8 @@ def tune(
 ) -> None:
     """Search a team's hyperparameters with Optuna on a validation split of train (never test)."""
     from harness.paths import data_root
-    from harness.tune import TuneSettings, tune_team
-    from harness.tune_report import report
+    from harness.tuning.report import report
+    from harness.tuning.tune import TuneSettings, tune_team
 
     settings = TuneSettings(
         trials=trials,

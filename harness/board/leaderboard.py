@@ -1,0 +1,199 @@
+"""The leaderboard: ``leaderboard/results.csv``, one row per scored run, written with pandas.
+
+Every row says how it was measured (sample counts, image size, resizer, extractor, weights
+sha256, seeds, versions, device, commit), so a number on the board can be reproduced and two
+numbers can be checked for comparability. Rows are appended under an exclusive ``flock`` and
+the file is replaced atomically: two ``harness score`` processes at once lose no row, and a
+process killed mid-write leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness import atomic
+from harness.errors import HarnessError
+from harness.scoring.score import STATUS_OK
+
+DEFAULT_PATH = Path("leaderboard") / "results.csv"
+
+KEY_SCORE = "score"
+KEY_STATUS = "status"
+KEY_TEAM = "team"
+
+COLUMNS: tuple[str, ...] = (
+    "timestamp_utc",
+    "team",
+    "run_id",
+    "status",
+    "error",
+    "score",
+    "score_ci_low",
+    "score_ci_high",
+    "bootstrap_replicates",
+    "bootstrap_mean",
+    "fid_with_mask",
+    "fid_without_mask",
+    "fid_overall",
+    "kid_with_mask",
+    "kid_without_mask",
+    "label_fidelity_with_mask",
+    "label_fidelity_without_mask",
+    "classifier_test_accuracy",
+    "classifier_key",
+    "n_fake_with_mask",
+    "n_fake_without_mask",
+    "n_real_with_mask",
+    "n_real_without_mask",
+    "image_size",
+    "real_resizer",
+    "extractor",
+    "dims",
+    "weights_sha256",
+    "weights_source",
+    "real_stats_with_mask",
+    "real_stats_without_mask",
+    "sample_seed",
+    "train_seed",
+    "epochs_trained",
+    "steps_trained",
+    "checkpoint",
+    "used_ema",
+    "dataset",
+    "demo_data",
+    "data_fingerprint_test",
+    "device",
+    "train_device",
+    "torch_version",
+    "pytorch_fid_version",
+    "harness_version",
+    "submission_commit",
+    "params_source",
+)
+
+BOARD_COLUMNS: tuple[str, ...] = (
+    "rank",
+    "team",
+    "score",
+    "score_ci_low",
+    "score_ci_high",
+    "fid_with_mask",
+    "fid_without_mask",
+    "label_fidelity_with_mask",
+    "label_fidelity_without_mask",
+    "ahead_of_next",
+    "epochs_trained",
+    "n_fake_with_mask",
+    "run_id",
+    "status",
+)
+
+
+def read(path: Path = DEFAULT_PATH) -> pd.DataFrame:
+    """The results table (empty, with the schema's columns, when the file does not exist)."""
+    path = Path(path)
+    if not path.is_file():
+        return pd.DataFrame(columns=list(COLUMNS))
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise HarnessError(
+            f"leaderboard {path} is unreadable ({exc}); restore it from git"
+        ) from None
+
+
+def append_rows(rows: Iterable[dict[str, Any]], path: Path = DEFAULT_PATH) -> None:
+    """Append rows to the table under an exclusive lock, replacing the file atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = pd.DataFrame(list(rows))
+    lock_path = path.with_name(path.name + ".lock")
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            existing = read(path)
+            frames = [f for f in (existing, new) if not f.empty]
+            table = pd.concat(frames, ignore_index=True) if frames else existing
+            ordered = [c for c in COLUMNS if c in table.columns]
+            table = table[ordered + [c for c in table.columns if c not in COLUMNS]]
+            buffer = io.StringIO()
+            table.to_csv(buffer, index=False)
+            atomic.write_text(path, buffer.getvalue())
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+def ranked(table: pd.DataFrame, *, all_runs: bool = False) -> pd.DataFrame:
+    """The board: each team's best ``ok`` row by score (every ok row with ``all_runs``),
+    lowest score first, then teams that have only failed rows, with their latest error."""
+    if table.empty:
+        return pd.DataFrame(columns=list(BOARD_COLUMNS))
+    table = table.reindex(columns=list(dict.fromkeys([*COLUMNS, *table.columns])))
+    ok = table[table[KEY_STATUS] == STATUS_OK].copy()
+    ok[KEY_SCORE] = pd.to_numeric(ok[KEY_SCORE])
+    if not all_runs:
+        ok = ok.sort_values(["team", KEY_SCORE, "timestamp_utc"], ascending=[True, True, False])
+        ok = ok.drop_duplicates(subset=["team"], keep="first")
+    ok = ok.sort_values(KEY_SCORE, kind="stable")
+    ok.insert(0, "rank", range(1, len(ok) + 1))
+    ok["ahead_of_next"] = _separation(ok)
+    failed_only = table[~table[KEY_TEAM].isin(ok[KEY_TEAM])]
+    failed_only = (
+        failed_only.sort_values("timestamp_utc").drop_duplicates("team", keep="last").copy()
+    )
+    failed_only.insert(0, "rank", "-")
+    board = pd.concat([f for f in (ok, failed_only) if not f.empty], ignore_index=True)
+    columns = [c for c in BOARD_COLUMNS if c in board.columns]
+    if not failed_only.empty:
+        columns.append("error")
+    return board[columns] if not board.empty else pd.DataFrame(columns=columns)
+
+
+def _separation(ok: pd.DataFrame) -> list[str]:
+    """For each ranked row: is its lead over the next row real? ``yes`` when its 95% bootstrap
+    interval lies wholly below the next row's, ``no`` when they overlap, ``?`` without intervals."""
+    out = []
+    lows = pd.to_numeric(ok.get("score_ci_low"), errors="coerce") if "score_ci_low" in ok else None
+    highs = (
+        pd.to_numeric(ok.get("score_ci_high"), errors="coerce") if "score_ci_high" in ok else None
+    )
+    for i in range(len(ok)):
+        if i == len(ok) - 1:
+            out.append("")
+        elif lows is None or highs is None or pd.isna(highs.iloc[i]) or pd.isna(lows.iloc[i + 1]):
+            out.append("?")
+        else:
+            out.append("yes" if highs.iloc[i] < lows.iloc[i + 1] else "no")
+    return out
+
+
+_TEXT_COLUMNS = frozenset({"rank", "team", "run_id", "status", "error", "ahead_of_next"})
+
+
+def _decimals(column: str) -> int:
+    """Digits shown in the Markdown board: FID to 0.1, shares and KID to 0.001, counts whole."""
+    if column.startswith(("label_fidelity", "kid", "classifier")):
+        return 3
+    if column.startswith(("n_fake", "n_real", "epochs", "steps", "image_size", "dims")):
+        return 0
+    return 1
+
+
+def to_markdown(board: pd.DataFrame) -> str:
+    """The board as a Markdown table (for the README): fixed decimals, blanks for missing."""
+    shown = board.copy()
+    for column in shown.columns:
+        if column in _TEXT_COLUMNS:
+            shown[column] = ["" if pd.isna(v) else str(v) for v in shown[column]]
+            continue
+        digits = _decimals(column)
+        values = pd.to_numeric(shown[column], errors="coerce")
+        shown[column] = ["" if pd.isna(v) else f"{v:.{digits}f}" for v in values]
+    align = tuple("left" if c in _TEXT_COLUMNS else "right" for c in shown.columns)
+    return shown.to_markdown(index=False, disable_numparse=True, colalign=align)

@@ -1,0 +1,183 @@
+"""Class-conditional samples from a trained run, made in a child, checked in the parent.
+
+The child loads the checkpoint's generator (the EMA copy when the run kept one), draws
+``z`` from a CPU generator seeded with ``seed`` (so every team and every device gets the same
+noise stream for the same latent size), and writes ``samples.npz``: ``images`` uint8
+``[N, S, S, 3]`` and ``labels`` int64 ``[N]``, class 0 first. The parent trusts nothing in
+that file until :func:`check_samples` has looked at dtype, shape, counts and content.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness import atomic
+from harness.classes import CLASS_NAMES, NUM_CLASSES
+from harness.errors import SampleError
+from harness.sandbox.runner import Limits, run_child
+from harness.training import runs
+
+BATCH = 200
+GRID_COLUMNS = 8
+
+
+@dataclass(frozen=True)
+class SampleSet:
+    """Checked samples of one run: images uint8 ``[N, S, S, 3]``, labels int64 ``[N]``."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    path: Path
+    run_dir: Path
+    checkpoint: str
+    used_ema: bool
+    seed: int
+
+    def of_class(self, label: int) -> np.ndarray:
+        """The samples of one class."""
+        return self.images[self.labels == label]
+
+
+def check_samples(
+    path: Path, *, n_per_class: int, size: int, team: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Load ``path`` and enforce the samples contract; raise :class:`SampleError` naming the fault."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if "images" not in archive or "labels" not in archive:
+                raise SampleError(f"{team}: {path} lacks 'images' or 'labels'")
+            images, labels = archive["images"], archive["labels"]
+    except SampleError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise SampleError(f"{team}: samples file {path} is unreadable ({exc})") from None
+    if images.dtype != np.uint8:
+        raise SampleError(f"{team}: samples have dtype {images.dtype}, expected uint8")
+    if images.ndim != 4 or images.shape[1:] != (size, size, 3):
+        raise SampleError(
+            f"{team}: samples have shape {images.shape}, expected [N, {size}, {size}, 3]"
+        )
+    if labels.dtype != np.int64 or labels.shape != (len(images),):
+        raise SampleError(
+            f"{team}: labels must be int64 [{len(images)}], got {labels.dtype} {labels.shape}"
+        )
+    counts = np.bincount(labels.clip(0, NUM_CLASSES), minlength=NUM_CLASSES + 1)
+    if counts[NUM_CLASSES] or labels.min(initial=0) < 0:
+        raise SampleError(f"{team}: labels outside 0..{NUM_CLASSES - 1}")
+    for label, name in enumerate(CLASS_NAMES):
+        if counts[label] != n_per_class:
+            raise SampleError(f"{team}: {counts[label]} samples of {name}, expected {n_per_class}")
+    flat = images.reshape(len(images), -1)
+    constant = int((flat.min(axis=1) == flat.max(axis=1)).sum())
+    if constant:
+        raise SampleError(
+            f"{team}: {constant} of {len(images)} samples are constant images (one flat colour); "
+            "the generator has collapsed or saturated"
+        )
+    return images, labels
+
+
+def sample_team(
+    team_dir: Path,
+    *,
+    runs_root: Path,
+    run_id: str | None = None,
+    checkpoint: Path | None = None,
+    n_per_class: int = 1000,
+    seed: int = 0,
+    device: str = "auto",
+    limits: Limits = Limits(timeout_s=1800.0, memory_gib=16.0),
+    forbidden: list[str] | None = None,
+) -> SampleSet:
+    """Generate, save and check ``n_per_class`` samples per class from a team's run."""
+    team = runs.team_name(team_dir)
+    run_dir = runs.find_run(runs_root, team, run_id)
+    ckpt = Path(checkpoint) if checkpoint else runs.latest_checkpoint(run_dir)
+    assert ckpt is not None
+    out = run_dir / runs.SAMPLES / f"samples-{ckpt.stem}-n{n_per_class}-seed{seed}.npz"
+    request = {
+        "team_dir": str(Path(team_dir).resolve()),
+        "checkpoint": str(ckpt.resolve()),
+        "n_per_class": n_per_class,
+        "seed": seed,
+        "device": device,
+        "out": str(out.resolve()),
+        "forbidden_paths": forbidden or [],
+    }
+    payload = run_child(
+        "sample", request, label=team, limits=limits, log_path=run_dir / "error.log"
+    )
+    size = int(payload["image_size"])
+    images, labels = check_samples(out, n_per_class=n_per_class, size=size, team=team)
+    from harness.training import grids
+
+    rows = [images[labels == c][:GRID_COLUMNS] for c in range(NUM_CLASSES)]
+    title = f"{team}: {ckpt.stem}, seed {seed}{' (EMA)' if payload['used_ema'] else ''}"
+    grids.save_grid(out.with_suffix(".png"), rows, title=title, scale=max(1, 64 // size))
+    return SampleSet(
+        images=images,
+        labels=labels,
+        path=out,
+        run_dir=run_dir,
+        checkpoint=ckpt.name,
+        used_ema=bool(payload["used_ema"]),
+        seed=seed,
+    )
+
+
+def run_job(request: dict[str, Any]) -> dict[str, Any]:
+    """Child-process entry for ``sample``."""
+    import torch
+
+    from harness import device
+    from harness.errors import TeamCodeError
+    from harness.pixels import to_uint8_nhwc
+    from harness.spec import load_spec
+    from harness.training import checkpoint
+    from harness.training.validate import check_generator_output
+
+    started = time.monotonic()
+    spec = load_spec(Path(request["team_dir"]))
+    dev = device.resolve_device(request["device"])
+    device.configure(dev)
+    state = checkpoint.load(Path(request["checkpoint"]), "cpu")
+    hparams = (
+        json.loads(state["hparams"])
+        if isinstance(state.get("hparams"), str)
+        else dict(spec.hparams)
+    )
+    g = spec.build_generator(hparams)
+    weights, used_ema = checkpoint.generator_weights(state)
+    g.load_state_dict(weights)
+    g.to(dev).eval()
+    n, size = int(request["n_per_class"]), int(state["image_size"])
+    noise = torch.Generator().manual_seed(int(request["seed"]))
+    images = np.empty((n * NUM_CLASSES, size, size, 3), dtype=np.uint8)
+    labels = np.repeat(np.arange(NUM_CLASSES, dtype=np.int64), n)
+    with torch.inference_mode():
+        for label, name in enumerate(CLASS_NAMES):
+            for start in range(0, n, BATCH):
+                b = min(BATCH, n - start)
+                z = torch.randn(b, spec.latent_dim, generator=noise).to(dev)
+                y = torch.full((b,), label, dtype=torch.long, device=dev)
+                x = g(z, y)
+                if isinstance(x, torch.Tensor) and not torch.isfinite(x).all():
+                    raise TeamCodeError(f"the generator produced NaN or infinite values for {name}")
+                check_generator_output(
+                    x.float().clamp(-1, 1) if isinstance(x, torch.Tensor) else x, size, b
+                )
+                images[label * n + start : label * n + start + b] = to_uint8_nhwc(x)
+    out = Path(request["out"])
+    atomic.write_with(out, lambda handle: np.savez(handle, images=images, labels=labels))
+    return {
+        "path": str(out),
+        "image_size": size,
+        "used_ema": used_ema,
+        "seconds": time.monotonic() - started,
+    }

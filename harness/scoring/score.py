@@ -1,0 +1,266 @@
+"""Scoring: samples from each team's run against the held-out reals, one leaderboard row each.
+
+For a team: its latest (or chosen) run's checkpoint makes ``n`` samples per class in a child
+process with the same seed for every team; the parent checks them, extracts Inception features
+and computes, per class, FID against the ``test`` reals of that class, plus KID, the overall
+FID (all samples against all test reals) and optionally a bootstrap interval of the summed
+score. Score = FID(with_mask) + FID(without_mask); lower wins.
+
+``score_teams`` never lets one team stop the others: any failure, the harness's own bugs
+included, becomes a ``failed`` row with a one-line error, and the next team is scored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.classes import CLASS_NAMES, NUM_CLASSES
+from harness.errors import HarnessError
+from harness.sandbox.runner import Limits
+from harness.training import runs
+
+STATUS_OK = "ok"
+STATUS_FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    """How samples are drawn and measured; every field is recorded in the row.
+
+    Attributes:
+        n_per_class: samples per class (default 1,000, as the course).
+        seed: the sample seed, the same for every team (default 0).
+        bootstrap: bootstrap replicates for the score interval, 0 for none (default 100).
+        kid_subsets: KID subsets (default 100); kid_subset_size: their size (default 1,000).
+        dims: Inception feature dims (default 2048, pool3).
+        device: device for sampling and Inception (default auto).
+        batch_size: Inception batch size (default 50).
+        sample_timeout_s: time limit of the sampling child (default 1,800 s).
+        memory_gib: memory limit of the sampling child (default 16 GiB).
+    """
+
+    n_per_class: int = 1000
+    seed: int = 0
+    bootstrap: int = 100
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+    dims: int = 2048
+    device: str = "auto"
+    batch_size: int = 50
+    sample_timeout_s: float = 1800.0
+    memory_gib: float = 16.0
+
+
+def discover_teams(submissions: Path) -> list[Path]:
+    """Every folder under ``submissions`` that holds a ``model.py``, sorted by name."""
+    submissions = Path(submissions)
+    if not submissions.is_dir():
+        raise HarnessError(f"submissions folder {submissions} does not exist")
+    return sorted(p for p in submissions.iterdir() if p.is_dir() and (p / "model.py").is_file())
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    import torch
+
+    import harness
+
+    return {
+        "torch_version": torch.__version__,
+        "pytorch_fid_version": version("pytorch-fid"),
+        "harness_version": harness.__version__,
+    }
+
+
+class Scorer:
+    """Scores teams against one dataset with one extractor, shared by every row it makes."""
+
+    def __init__(
+        self,
+        *,
+        data_root: Path,
+        runs_root: Path,
+        settings: ScoreSettings = ScoreSettings(),
+        say: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
+        label_judge: Any = None,
+    ) -> None:
+        self.data_root = Path(data_root)
+        self.runs_root = Path(runs_root)
+        self.settings = settings
+        self.say = say
+        self.label_judge = label_judge
+        self._extractor: Any = None
+
+    @property
+    def extractor(self) -> Any:
+        """The Inception feature extractor, built on first use."""
+        if self._extractor is None:
+            from harness import device
+            from harness.scoring.metrics.inception import InceptionFeatures
+
+            dev = device.resolve_device(self.settings.device)
+            device.configure(dev)
+            self._extractor = InceptionFeatures(
+                dims=self.settings.dims, device=dev, batch_size=self.settings.batch_size
+            )
+        return self._extractor
+
+    def base_row(self, team: str) -> dict[str, Any]:
+        """Fields every row has, failed or not."""
+        from harness import data
+        from harness.data.demo import is_demo
+
+        row: dict[str, Any] = {
+            "timestamp_utc": runs.utc_now(),
+            "team": team,
+            "sample_seed": self.settings.seed,
+            "dataset": str(self.data_root),
+            "demo_data": is_demo(self.data_root),
+            **_versions(),
+        }
+        with contextlib.suppress(HarnessError):  # a wrong data folder is reported by the caller
+            row["data_fingerprint_test"] = data.split_fingerprint(self.data_root, "test")
+        return row
+
+    def failed_row(self, team: str, error: str, run_id: str | None = None) -> dict[str, Any]:
+        """A row recording that the team could not be scored, and why."""
+        return {**self.base_row(team), "run_id": run_id, "status": STATUS_FAILED, "error": error}
+
+    def score_team(self, team_dir: Path, run_id: str | None = None) -> dict[str, Any]:
+        """Sample, measure and return the team's row; raises HarnessError on failure."""
+        from harness.sandbox.runner import forbidden_paths
+        from harness.scoring.metrics import fid as fidlib
+        from harness.scoring.metrics.reference import class_reference, combined
+        from harness.scoring.sample import sample_team
+
+        team = runs.team_name(team_dir)
+        run_dir = runs.find_run(self.runs_root, team, run_id)
+        config = runs.read_config(run_dir)
+        size = int(config["image_size"])
+        s = self.settings
+        self.say(f"{team}: sampling {s.n_per_class} images per class from run {run_dir.name} ...")
+        samples = sample_team(
+            team_dir,
+            runs_root=self.runs_root,
+            run_id=run_dir.name,
+            n_per_class=s.n_per_class,
+            seed=s.seed,
+            device=s.device,
+            limits=Limits(timeout_s=s.sample_timeout_s, memory_gib=s.memory_gib),
+            forbidden=forbidden_paths(self.data_root),
+        )
+        references = [
+            class_reference(self.data_root, c, size, self.extractor) for c in range(NUM_CLASSES)
+        ]
+        fakes = [
+            self.extractor(samples.of_class(c), progress=f"{team} {CLASS_NAMES[c]} samples")
+            for c in range(NUM_CLASSES)
+        ]
+        row = self.base_row(team)
+        fids = []
+        for c, name in enumerate(CLASS_NAMES):
+            value = fidlib.frechet_distance(fidlib.statistics(fakes[c]), references[c].stats)
+            fids.append(value)
+            kid_mean, _ = fidlib.kid(
+                fakes[c],
+                references[c].features,
+                subsets=s.kid_subsets,
+                subset_size=s.kid_subset_size,
+                seed=s.seed,
+            )
+            row.update(
+                {
+                    f"fid_{name}": value,
+                    f"kid_{name}": kid_mean,
+                    f"n_fake_{name}": len(fakes[c]),
+                    f"n_real_{name}": len(references[c].features),
+                    f"real_stats_{name}": references[c].digest,
+                }
+            )
+        overall = combined(references)
+        row["fid_overall"] = fidlib.frechet_distance(
+            fidlib.statistics(np.concatenate(fakes)), overall.stats
+        )
+        row["score"] = sum(fids)
+        row["bootstrap_replicates"] = s.bootstrap
+        if s.bootstrap:
+            self.say(f"{team}: bootstrap interval ({s.bootstrap} replicates) ...")
+            replicates = fidlib.bootstrap_score(
+                fakes, [r.stats for r in references], replicates=s.bootstrap, seed=s.seed
+            )
+            row["score_ci_low"], row["score_ci_high"] = fidlib.centred_interval(
+                row["score"], replicates
+            )
+            row["bootstrap_mean"] = float(replicates.mean())
+        if self.label_judge is not None:
+            row.update(self.label_judge(samples))
+        train_config = config.get("train_config", {})
+        row.update(
+            {
+                "run_id": run_dir.name,
+                "status": STATUS_OK,
+                "error": "",
+                "image_size": size,
+                "real_resizer": references[0].key["resizer"],
+                "extractor": self.extractor.name,
+                "dims": self.extractor.dims,
+                "weights_sha256": self.extractor.weights.sha256,
+                "weights_source": self.extractor.weights.source,
+                "train_seed": train_config.get("seed"),
+                "epochs_trained": config.get("epochs_done"),
+                "steps_trained": config.get("steps_done"),
+                "checkpoint": samples.checkpoint,
+                "used_ema": samples.used_ema,
+                "device": str(self.extractor.device),
+                "train_device": config.get("device"),
+                "submission_commit": config.get("submission_commit"),
+                "params_source": _describe_source(config.get("params_source")),
+            }
+        )
+        return row
+
+    def score_teams(
+        self,
+        team_dirs: Iterable[Path],
+        run_id: str | None = None,
+        on_row: Callable[[dict[str, Any]], None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Score each team in turn; a failure becomes that team's ``failed`` row.
+
+        ``on_row`` receives each row as soon as it exists (the CLI appends it to the board
+        then), so that a run of ``--all`` killed at the fifth team keeps the first four.
+        """
+        rows = []
+        for team_dir in team_dirs:
+            team = Path(team_dir).name
+            try:
+                row = self.score_team(team_dir, run_id)
+                self.say(f"{team}: score {row['score']:.2f}")
+            except HarnessError as exc:
+                row = self.failed_row(team, str(exc), run_id)
+                self.say(f"{team}: failed: {exc}")
+            except Exception as exc:  # a harness bug must not stop the other teams either
+                traceback.print_exc(file=sys.stderr)
+                row = self.failed_row(team, f"internal error: {type(exc).__name__}: {exc}", run_id)
+                self.say(f"{team}: failed with an internal error: {exc}")
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
+        return rows
+
+
+def _describe_source(source: Any) -> str:
+    if not source:
+        return ""
+    if isinstance(source, dict):
+        return ", ".join(f"{k}={v}" for k, v in source.items())
+    return str(source)

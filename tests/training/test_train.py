@@ -1,0 +1,338 @@
+"""Training: outputs of a run, exact resume, kills, Ctrl-C, NaN, held-out data, limits."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from harness.errors import HarnessError, TeamCodeError
+from harness.sandbox.runner import Limits, run_child
+from harness.training import checkpoint, runs
+from harness.training.train import train_team
+from tests.conftest import write_team
+
+
+def step_records(run_dir: Path) -> list[dict[str, float]]:
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r["kind"] == "step"]
+
+
+def test_short_run_leaves_checkpoint_grid_metrics_and_curves(
+    tiny_team: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    result = train_team(
+        tiny_team, data_root=tiny_data, runs_root=tmp_path / "runs", overrides={"epochs": 2}
+    )
+    run_dir = Path(result["run_dir"])
+    assert run_dir.parent == tmp_path / "runs" / "tiny"
+    assert result["epochs_done"] == 2 and result["steps_done"] == 12  # 48 images / batch 8
+    config = runs.read_config(run_dir)
+    assert config["status"] == "complete" and config["train_config"]["epochs"] == 2
+    assert config["image_size"] == 16 and config["train_images"] == 48
+    state = checkpoint.load(runs.latest_checkpoint(run_dir))
+    assert state["epoch"] == 2 and state["step"] == 12 and state["complete"]
+    grid = Image.open(result["grid"])
+    assert grid.width > 8 * 16 and grid.height >= 2 * 16
+    assert (run_dir / "samples" / "grid-epoch-0001.png").is_file(), "a grid at every checkpoint"
+    assert (run_dir / "loss_curves.png").stat().st_size > 1000
+    records = step_records(run_dir)
+    assert [r["step"] for r in records] == list(range(1, 13))
+    assert all(
+        np.isfinite([r["loss_d"], r["loss_g"]]).all() and r["img_per_s"] > 0 for r in records
+    )
+
+
+WGAN_VARIANT = {
+    'loss = "bce"': 'loss = "wgan-gp"',
+    "ema_decay=0.9)": 'ema_decay=0.9, n_critic=2, diffaugment="color,translation,cutout")',
+}
+
+
+@pytest.mark.parametrize("variant", [{}, WGAN_VARIANT], ids=["bce", "wgan-gp+diffaugment"])
+def test_resume_gives_the_same_losses_as_an_uninterrupted_run(
+    tiny_data: Path, tmp_path: Path, variant: dict[str, str]
+) -> None:
+    team = write_team(tmp_path / "submissions" / "tiny", variant)
+    # image_size=16 skips the validation child: these runs test training, not validation.
+    straight = train_team(
+        team, data_root=tiny_data, runs_root=tmp_path / "a", overrides={"epochs": 3}, image_size=16
+    )
+    # Stop in the middle of the second epoch, then continue the same run to the end.
+    first = train_team(
+        team,
+        data_root=tiny_data,
+        runs_root=tmp_path / "b",
+        overrides={"epochs": 3, "max_steps": 8},
+        image_size=16,
+    )
+    assert first["steps_done"] == 8
+    resumed = train_team(
+        team,
+        data_root=tiny_data,
+        runs_root=tmp_path / "b",
+        overrides={"epochs": 3},
+        resume="latest",
+    )
+    assert resumed["run_id"] == first["run_id"] and resumed["steps_done"] == 18
+    a, b = step_records(Path(straight["run_dir"])), step_records(Path(resumed["run_dir"]))
+    assert [r["step"] for r in b] == list(range(1, 19)), "no repeated or missing records"
+    for ra, rb in zip(a, b, strict=True):
+        assert ra["loss_d"] == pytest.approx(rb["loss_d"], rel=1e-6, abs=1e-7), ra["step"]
+        assert ("loss_g" in ra) == ("loss_g" in rb)
+        if "loss_g" in ra:
+            assert ra["loss_g"] == pytest.approx(rb["loss_g"], rel=1e-6, abs=1e-7), ra["step"]
+    wa = checkpoint.load(runs.latest_checkpoint(Path(straight["run_dir"])))["generator"]
+    wb = checkpoint.load(runs.latest_checkpoint(Path(resumed["run_dir"])))["generator"]
+    for key in wa:
+        torch.testing.assert_close(wa[key], wb[key], rtol=1e-5, atol=1e-6)
+
+
+def test_an_interrupt_mid_step_stops_on_a_step_boundary(tiny_data: Path, tmp_path: Path) -> None:
+    # Ctrl-C used to raise wherever it landed: mid-step (noise drawn, no step counted) or
+    # mid-checkpoint (matplotlib half imported, the interrupt's own checkpoint then failed).
+    flag = tmp_path / "interrupted-once"
+    team = write_team(
+        tmp_path / "submissions" / "tiny",
+        {
+            "        return torch.tanh(": "        self.calls = getattr(self, 'calls', 0) + 1\n"
+            f"        if self.calls == 13 and not os.path.exists({str(flag)!r}):\n"
+            f"            open({str(flag)!r}, 'w').close()\n"
+            "            os.kill(os.getpid(), signal.SIGINT)  # as if Ctrl-C came mid-forward\n"
+            "        return torch.tanh(",
+            "import torch\n": "import os\nimport signal\n\nimport torch\n",
+        },
+    )
+    with pytest.raises(KeyboardInterrupt):
+        train_team(
+            team,
+            data_root=tiny_data,
+            runs_root=tmp_path / "b",
+            overrides={"epochs": 3},
+            image_size=16,
+        )
+    assert flag.exists()
+    run_dir = runs.find_run(tmp_path / "b", "tiny")
+    assert runs.read_config(run_dir)["status"] == "interrupted"
+    assert checkpoint.load(runs.latest_checkpoint(run_dir))["step"] == 7  # the step it was in
+    resumed = train_team(
+        team,
+        data_root=tiny_data,
+        runs_root=tmp_path / "b",
+        overrides={"epochs": 3},
+        resume="latest",
+    )
+    straight = train_team(
+        team, data_root=tiny_data, runs_root=tmp_path / "a", overrides={"epochs": 3}, image_size=16
+    )
+    a, b = step_records(Path(straight["run_dir"])), step_records(Path(resumed["run_dir"]))
+    assert [r["step"] for r in b] == list(range(1, 19))
+    for ra, rb in zip(a, b, strict=True):
+        assert ra["loss_d"] == pytest.approx(rb["loss_d"], rel=1e-6, abs=1e-7), ra["step"]
+
+
+def test_resume_refuses_changed_settings(tiny_team: Path, tiny_data: Path, tmp_path: Path) -> None:
+    train_team(
+        tiny_team, data_root=tiny_data, runs_root=tmp_path, overrides={"epochs": 1}, image_size=16
+    )
+    with pytest.raises(HarnessError, match=r"lr_g 0\.001 -> 0\.5"):
+        train_team(
+            tiny_team,
+            data_root=tiny_data,
+            runs_root=tmp_path,
+            overrides={"lr_g": 0.5},
+            resume="latest",
+        )
+
+
+def _harness(args: list[str]) -> subprocess.Popen[bytes]:
+    # SIGINT back to its default: a shell's background job (`./scripts/test.sh &`) ignores it,
+    # children inherit that, and Python then keeps ignoring it, so Ctrl-C tests would hang.
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def _wait_for(
+    path_glob: Path, pattern: str, proc: subprocess.Popen[bytes], limit: float = 300
+) -> None:
+    deadline = time.monotonic() + limit
+    while not list(path_glob.glob(pattern)):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"no {pattern} under {path_glob}"
+        time.sleep(0.2)
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(
+    tiny_team: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    runs_root = tmp_path / "runs"
+    args = ["train", str(tiny_team), "--data", str(tiny_data), "--runs", str(runs_root)]
+    proc = _harness([*args, "--epochs", "100000"])
+    _wait_for(runs_root, "tiny/*/checkpoints/epoch-0002.pt", proc)
+    # A hard kill of the training child and the harness, with no chance to clean up.
+    child = int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
+    os.kill(child, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    run_dir = runs.find_run(runs_root, "tiny")
+    saved = checkpoint.load(runs.latest_checkpoint(run_dir))["epoch"]
+    assert saved >= 2
+    result = train_team(
+        tiny_team,
+        data_root=tiny_data,
+        runs_root=runs_root,
+        overrides={"epochs": saved + 2},
+        resume="latest",
+    )
+    assert result["epochs_done"] == saved + 2 and result["run_id"] == run_dir.name
+    steps = [r["step"] for r in step_records(run_dir)]
+    assert steps == list(range(1, steps[-1] + 1)) and steps[-1] == 6 * (saved + 2)
+
+
+def test_killing_the_harness_stops_its_training_child(
+    tiny_team: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    runs_root = tmp_path / "runs"
+    proc = _harness(
+        [
+            "train",
+            str(tiny_team),
+            "--data",
+            str(tiny_data),
+            "--runs",
+            str(runs_root),
+            "--epochs",
+            "100000",
+        ]
+    )
+    _wait_for(runs_root, "tiny/*/checkpoints/epoch-0001.pt", proc)
+    child = int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while (
+        Path(f"/proc/{child}").exists()
+        and "Z" not in Path(f"/proc/{child}/stat").read_text().split()[2]
+    ):
+        assert time.monotonic() < deadline, "the orphaned training child kept running"
+        time.sleep(0.2)
+    run_dir = runs.find_run(runs_root, "tiny")
+    assert runs.read_config(run_dir)["status"] == "interrupted", "the orphan saved and stopped"
+
+
+def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(
+    tiny_team: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    runs_root = tmp_path / "runs"
+    proc = _harness(
+        [
+            "train",
+            str(tiny_team),
+            "--data",
+            str(tiny_data),
+            "--runs",
+            str(runs_root),
+            "--epochs",
+            "100000",
+        ]
+    )
+    _wait_for(runs_root, "tiny/*/checkpoints/epoch-0001.pt", proc)
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert b"--resume" in err
+    run_dir = runs.find_run(runs_root, "tiny")
+    assert runs.read_config(run_dir)["status"] == "interrupted"
+    assert checkpoint.load(runs.latest_checkpoint(run_dir))["step"] >= 6
+
+
+def test_nan_stops_training_and_keeps_the_last_good_checkpoint(
+    tiny_data: Path, tmp_path: Path
+) -> None:
+    team = write_team(
+        tmp_path / "submissions" / "nan",
+        {
+            "        return torch.tanh(": "        self.calls = getattr(self, 'calls', 0) + 1\n"
+            "        if self.calls > 30:\n            return z.sum() * float('nan') + torch.zeros(len(z), 3, SIZE, SIZE)\n"
+            "        return torch.tanh(",
+        },
+    )
+    with pytest.raises(
+        TeamCodeError, match=r"NaN or infinite by step \d+ .*last checkpoint is intact"
+    ):
+        train_team(
+            team,
+            data_root=tiny_data,
+            runs_root=tmp_path / "runs",
+            overrides={"epochs": 10},
+            image_size=16,
+        )
+    run_dir = runs.find_run(tmp_path / "runs", "nan")
+    state = checkpoint.load(runs.latest_checkpoint(run_dir))
+    assert state["batch"] == 0 and state["epoch"] >= 1
+    assert all(torch.isfinite(v).all() for v in state["generator"].values())
+
+
+PEEK_AFTER_VALIDATION = """        self.calls = getattr(self, "calls", 0) + 1
+        if self.calls > 5:  # past validation's few calls: inside the training child
+            {peek}
+        return torch.tanh("""
+
+
+@pytest.mark.parametrize(
+    "how", ["open({file!r}, 'rb').read()", "__import__('os').listdir({folder!r})"]
+)
+def test_training_code_cannot_reach_the_held_out_split(
+    tiny_data: Path, tmp_path: Path, how: str
+) -> None:
+    test_file = next((tiny_data / "test" / "with_mask").iterdir())
+    peek = how.format(file=str(test_file), folder=str(tiny_data / "test"))
+    team = write_team(
+        tmp_path / "submissions" / "peeker",
+        {"        return torch.tanh(": PEEK_AFTER_VALIDATION.format(peek=peek)},
+    )
+    with pytest.raises(
+        TeamCodeError, match=r"step|held-out test data is not available to team code"
+    ) as info:
+        train_team(team, data_root=tiny_data, runs_root=tmp_path / "runs", overrides={"epochs": 1})
+    assert "held-out test data is not available to team code" in str(info.value)
+
+
+def test_training_child_sees_only_train_images(
+    tiny_team: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    result = train_team(
+        tiny_team, data_root=tiny_data, runs_root=tmp_path, overrides={"max_steps": 1}
+    )
+    config = runs.read_config(Path(result["run_dir"]))
+    assert config["train_images"] == 48
+    from harness import data
+
+    assert config["data_fingerprint_train"] == data.split_fingerprint(tiny_data, "train")
+
+
+def test_memory_limit_stops_a_greedy_child(tmp_path: Path) -> None:
+    team = write_team(
+        tmp_path / "greedy",
+        {
+            "import torch\n": "import torch\nimport numpy as np\nhog = np.ones((3 * 2**30,), dtype=np.uint8)\n"
+        },
+    )
+    with pytest.raises(TeamCodeError, match=r"over the 1\.5 GiB limit"):
+        run_child(
+            "validate", {"team_dir": str(team)}, label="greedy", limits=Limits(memory_gib=1.5)
+        )

@@ -1,0 +1,248 @@
+"""Optuna searches: completion, resume, failures, pruning, no test split, workers, retries."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from harness.cli import main
+from harness.data.demo import make_demo_dataset
+from harness.errors import HarnessError
+from harness.training import runs
+from harness.tuning.storage import open_storage, study_dir
+from harness.tuning.tune import TuneSettings, tune_team
+from tests.conftest import TINY_TEAM, write_team
+
+# The tiny team with a knob that ruins it: "mode" picks a working generator, one whose output is
+# a near-constant grey (huge FID, for pruning), or one that crashes in training.
+TUNABLE = (
+    TINY_TEAM.replace(
+        "        return torch.tanh(self.net(torch.cat([z, self.embed(y)], 1))).view(-1, 3, SIZE, SIZE)",
+        "        x = torch.tanh(self.net(torch.cat([z, self.embed(y)], 1))).view(-1, 3, SIZE, SIZE)\n"
+        "        if self.mode == 'grey':\n"
+        "            return 0.01 * x\n"
+        "        if self.mode == 'crash' and self.training and x.shape[0] > 4:\n"
+        "            raise RuntimeError('crashed on purpose')\n"
+        "        return x",
+    )
+    .replace(
+        "    def __init__(self, latent_dim, width):\n        super().__init__()\n        self.embed = nn.Embedding(2, 4)\n        self.net = nn.Sequential(nn.Linear(latent_dim + 4, width)",
+        "    def __init__(self, latent_dim, width, mode='ok'):\n        super().__init__()\n        self.mode = mode\n        self.embed = nn.Embedding(2, 4)\n        self.net = nn.Sequential(nn.Linear(latent_dim + 4, width)",
+    )
+    .replace('    hparams = {"width": 32}', '    hparams = {"width": 32, "mode": "ok"}')
+    .replace(
+        '        return Generator(self.latent_dim, hparams["width"])',
+        '        return Generator(self.latent_dim, hparams["width"], hparams["mode"])',
+    )
+    .replace(
+        """        return {"lr_g": trial.suggest_float("lr_g", 1e-4, 1e-2, log=True),
+                "width": trial.suggest_categorical("width", [16, 32])}""",
+        """        return {"lr_g": trial.suggest_float("lr_g", 1e-4, 1e-2, log=True),
+                "mode": trial.suggest_categorical("mode", ["ok", "grey", "crash"])}""",
+    )
+)
+assert "self.mode = mode" in TUNABLE and '"mode": trial' in TUNABLE
+
+
+def settings(**changes: object) -> TuneSettings:
+    base = TuneSettings(
+        trials=2, epochs=1, report_every=1, n_val=6, dims=64, device="cpu", pruner="none"
+    )
+    return TuneSettings(**{**base.__dict__, **changes})
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> Path:
+    return write_team(tmp_path / "submissions" / "tunable", source=TUNABLE)
+
+
+@pytest.fixture(scope="module")
+def no_test_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """80 + 80 demo training faces (about 8 per class in val) and no test split at all:
+    anything that reads the test split fails loudly."""
+    root = make_demo_dataset(
+        tmp_path_factory.mktemp("tune") / "data", train_per_class=80, test_per_class=1, size=32
+    )
+    shutil.rmtree(root / "test")
+    return root
+
+
+def load(tune_root: Path, name: str = "tunable") -> optuna.Study:
+    storage, _ = open_storage(None, 1, study_dir(tune_root, "tunable", name))
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def enqueue(tune_root: Path, *params: dict[str, object], name: str = "tunable") -> None:
+    folder = study_dir(tune_root, "tunable", name)
+    storage, _ = open_storage(None, 1, folder)
+    study = optuna.create_study(
+        storage=storage, study_name=name, direction="minimize", load_if_exists=True
+    )
+    for p in params:
+        study.enqueue_trial(p)
+
+
+def test_study_completes_resumes_reports_and_survives_a_failing_trial(
+    team: Path,
+    no_test_data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fid_weights,  # type: ignore[no-untyped-def]
+) -> None:
+    # Every tuning test runs on a dataset with no test split at all: reading it would fail.
+    tune_root = tmp_path / "tune"
+    enqueue(tune_root, {"lr_g": 1e-3, "mode": "ok"}, {"lr_g": 1e-3, "mode": "crash"})
+    first = tune_team(
+        team, data_root=no_test_data, tune_root=tune_root, settings=settings(trials=2)
+    )
+    assert first["counts"]["complete"] == 1 and first["counts"]["fail"] == 1, first["counts"]
+    study = load(tune_root)
+    failed = [t for t in study.trials if t.state == TrialState.FAIL]
+    assert failed[0].params["mode"] == "crash"
+    best = json.loads((study_dir(tune_root, "tunable", "tunable") / "best.json").read_text())
+    assert best["params"]["mode"] == "ok" and best["trial"] == 0 and best["value"] > 0
+    # Continuing with another budget would mix incomparable trials: refused.
+    with pytest.raises(HarnessError, match=r"another budget .*n_val 6 -> 7"):
+        tune_team(
+            team, data_root=no_test_data, tune_root=tune_root, settings=settings(trials=4, n_val=7)
+        )
+    # The same command with more trials continues the same study.
+    enqueue(tune_root, {"lr_g": 3e-3, "mode": "ok"})
+    second = tune_team(
+        team, data_root=no_test_data, tune_root=tune_root, settings=settings(trials=4)
+    )
+    assert sum(second["counts"][k] for k in ("complete", "fail", "pruned")) == 4
+    assert [t.number for t in load(tune_root).trials] == [0, 1, 2, 3]
+    # The trial runs trained on the fit part of train only.
+    trial_run = runs.read_config(
+        next((study_dir(tune_root, "tunable", "tunable") / "runs" / "tunable").iterdir())
+    )
+    assert trial_run["subset"] == "fit" and trial_run["params_source"]["study"] == "tunable"
+    # --report: the best complete trials, best first, and the two plots.
+    with pytest.raises(SystemExit):
+        main(["tune", str(team), "--report", "--tune-dir", str(tune_root), "--json"])
+    shown = json.loads(capsys.readouterr().out)
+    values = [r["value"] for r in shown["best"]]
+    assert len(values) >= 2 and values == sorted(values)
+    assert sorted(Path(p).name for p in shown["plots"]) == ["history.png", "importances.png"]
+    assert all(Path(p).stat().st_size > 1000 for p in shown["plots"])
+
+
+def test_a_bad_trial_is_pruned_early(
+    team: Path, no_test_data: Path, tmp_path: Path, fid_weights
+) -> None:  # type: ignore[no-untyped-def]
+    tune_root = tmp_path / "tune"
+    good = {"lr_g": 1e-3, "mode": "ok"}
+    enqueue(tune_root, good, good, {"lr_g": 1e-3, "mode": "grey"})
+    result = tune_team(
+        team,
+        data_root=no_test_data,
+        tune_root=tune_root,
+        settings=settings(trials=3, epochs=2, pruner="median"),
+    )
+    assert result["counts"]["pruned"] == 1
+    pruned = next(t for t in load(tune_root).trials if t.state == TrialState.PRUNED)
+    assert pruned.params["mode"] == "grey"
+    assert list(pruned.intermediate_values) == [1], "stopped after its first report"
+
+
+def test_two_workers_on_a_journal_lose_no_trial(
+    team: Path, no_test_data: Path, tmp_path: Path, fid_weights
+) -> None:  # type: ignore[no-untyped-def]
+    tune_root = tmp_path / "tune"
+    result = tune_team(
+        team, data_root=no_test_data, tune_root=tune_root, settings=settings(trials=4, workers=2)
+    )
+    assert result["storage"].startswith("journal:")
+    trials = load(tune_root).trials
+    # Workers that ask at the same moment may each start one last trial (Optuna's documented
+    # behaviour of MaxTrialsCallback): at most workers - 1 extra, and none lost or left running.
+    assert 4 <= len(trials) <= 5 and [t.number for t in trials] == list(range(len(trials)))
+    assert all(t.state in (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED) for t in trials)
+    workers = {t.user_attrs.get("worker") for t in trials}
+    assert len(workers) == 2, f"both workers ran trials: {workers}"
+
+
+def test_a_dead_workers_trial_is_retried(
+    team: Path, no_test_data: Path, tmp_path: Path, fid_weights
+) -> None:  # type: ignore[no-untyped-def]
+    tune_root = tmp_path / "tune"
+    folder = study_dir(tune_root, "tunable", "tunable")
+    folder.mkdir(parents=True)
+    # A worker that starts a trial on the journal and dies without finishing it.
+    script = (
+        "import optuna, os, socket\n"
+        "from optuna.storages import JournalStorage\n"
+        "from optuna.storages.journal import JournalFileBackend\n"
+        f"s = optuna.create_study(storage=JournalStorage(JournalFileBackend({str(folder / 'study.journal')!r})), "
+        "study_name='tunable', direction='minimize', load_if_exists=True)\n"
+        "t = s.ask()\n"
+        "t.suggest_float('lr_g', 1e-4, 1e-2, log=True); t.suggest_categorical('mode', ['ok', 'grey', 'crash'])\n"
+        "t.set_user_attr('worker', f'{socket.gethostname()}:{os.getpid()}')\n"
+        "os._exit(9)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=False)
+    orphan = load(tune_root).trials[0]
+    assert orphan.state == TrialState.RUNNING
+    tune_team(
+        team, data_root=no_test_data, tune_root=tune_root, settings=settings(trials=2, workers=2)
+    )
+    trials = load(tune_root).trials
+    assert trials[0].state == TrialState.FAIL
+    retry = next(
+        t for t in trials if t.system_attrs.get("fixed_params") or t.user_attrs.get("retry_of") == 0
+    )
+    assert retry.params == orphan.params and retry.state != TrialState.RUNNING
+
+
+def test_train_with_best_params_records_the_study(
+    team: Path,
+    no_test_data: Path,
+    tiny_data: Path,
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    folder = study_dir(tmp_path / "tune", "tunable", "s1")
+    folder.mkdir(parents=True)
+    (folder / "best.json").write_text(
+        json.dumps(
+            {"study": "s1", "trial": 7, "value": 12.5, "params": {"lr_g": 0.004, "mode": "ok"}}
+        )
+    )
+    with pytest.raises(SystemExit) as info:
+        main(
+            [
+                "train",
+                str(team),
+                "--data",
+                str(tiny_data),
+                "--runs",
+                str(tmp_path / "runs"),
+                "--params",
+                "best",
+                "--tune-dir",
+                str(tmp_path / "tune"),
+                "--epochs",
+                "1",
+                "--json",
+            ]
+        )
+    assert info.value.code == 0
+    result = json.loads(capsys.readouterr().out)
+    config = runs.read_config(Path(result["run_dir"]))
+    assert config["train_config"]["lr_g"] == 0.004
+    assert config["params_source"]["study"] == "s1" and config["params_source"]["trial"] == 7
+
+
+def test_best_params_missing_is_one_clear_line(team: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit) as info:
+        main(["train", str(team), "--params", "best", "--tune-dir", str(tmp_path / "tune")])
+    assert info.value.code == 1
+    assert "no tuned parameters for tunable" in capsys.readouterr().err
