@@ -13,8 +13,8 @@ from harness.training.validate import validate_spec
 TEAMS = sorted(p for p in Path("submissions").iterdir() if (p / "model.py").is_file())
 
 
-def test_the_five_course_systems_are_here() -> None:
-    assert [p.name for p in TEAMS] == ["team1", "team2", "team3", "team4", "team5"]
+def test_the_five_course_systems_and_the_modern_baseline_are_here() -> None:
+    assert [p.name for p in TEAMS] == ["team1", "team2", "team3", "team4", "team5", "team6"]
     assert all((p / "README.md").is_file() for p in TEAMS)
 
 
