@@ -40,6 +40,7 @@ LossName = Literal["bce", "hinge", "wgan-gp"]
 LossFactory = Callable[[Mapping[str, Any]], "LossHook"]
 LOSS_NAMES: tuple[str, ...] = ("bce", "hinge", "wgan-gp")
 SPEC_ATTRIBUTE = "spec"
+AUGMENT_CHOICES: tuple[str, ...] = ("spec", "default", "none")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ class TrainConfig:
             Samples and scores use the EMA generator when there is one.
         diffaugment: DiffAugment policy applied to reals and fakes before D, a comma list of
             ``color``, ``translation``, ``cutout``; empty for none (default "").
+        augment: which albumentations pipeline the reals get: ``spec`` (the team's
+            ``augmentation()``), ``default`` (the harness's mild one) or ``none``; for measuring
+            what augmentation is worth with one flag (default "spec").
         seed: seed for weights, data order, augmentation and noise (default 0).
         max_steps: stop after this many discriminator steps, 0 for no limit (default 0).
         checkpoint_every: epochs between checkpoints and sample grids (default 1).
@@ -75,6 +79,7 @@ class TrainConfig:
     gp_weight: float = 10.0
     ema_decay: float = 0.999
     diffaugment: str = ""
+    augment: str = "spec"
     seed: int = 0
     max_steps: int = 0
     checkpoint_every: int = 1
@@ -115,6 +120,8 @@ class TrainConfig:
         for name in ("beta1", "beta2", "ema_decay"):
             if not 0 <= getattr(self, name) < 1:
                 out.append(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.augment not in AUGMENT_CHOICES:
+            out.append(f"augment must be one of {', '.join(AUGMENT_CHOICES)}, got {self.augment!r}")
         if self.max_steps < 0:
             out.append(f"max_steps must be 0 (no limit) or positive, got {self.max_steps}")
         return out

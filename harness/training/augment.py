@@ -12,7 +12,7 @@ exactly the batches the original run would have seen, whichever worker process m
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,19 @@ def default_augmentation() -> A.Compose:
             A.ColorJitter(brightness=0.1, contrast=0.1, saturation=0.1, hue=0.02, p=0.5),
         ]
     )
+
+
+def real_pipeline(choice: str, team_pipeline: Callable[[], Any]) -> A.Compose:
+    """The pipeline the reals get for ``TrainConfig.augment``: the team's, the default, or none.
+
+    ``none`` and ``default`` exist so that what augmentation is worth can be measured on any team
+    with ``--set augment=none`` rather than by editing its code.
+    """
+    if choice == "none":
+        return A.Compose([])
+    if choice == "default":
+        return default_augmentation()
+    return as_compose(team_pipeline())
 
 
 def as_compose(transform: Any) -> A.Compose:

@@ -177,7 +177,7 @@ class Trainer:
             self._check_resumable()
         self.cache = load_arrays(Path(request["train_cache"]))
         self.size = int(self.cache.meta["size"])
-        self.transform = augment.as_compose(self.spec.augmentation())
+        self.transform = augment.real_pipeline(self.cfg.augment, self.spec.augmentation)
         self.hook = losses.resolve_loss(self.spec.loss, self.cfg.gp_weight, self.hparams)
         self.diffaug = diffaugment.parse_policy(self.cfg.diffaugment)
 
@@ -216,7 +216,15 @@ class Trainer:
         if not saved:
             return
         current = dataclasses.asdict(self.cfg)
-        changed = [k for k in current if k not in RESUMABLE_CHANGES and saved.get(k) != current[k]]
+        from harness.spec import TrainConfig
+
+        # A setting added to TrainConfig after the run was made had its default then.
+        defaults = dataclasses.asdict(TrainConfig())
+        changed = [
+            k
+            for k in current
+            if k not in RESUMABLE_CHANGES and saved.get(k, defaults[k]) != current[k]
+        ]
         if changed:
             diffs = ", ".join(f"{k} {saved.get(k)!r} -> {current[k]!r}" for k in changed)
             raise HarnessError(

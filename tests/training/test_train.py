@@ -336,3 +336,21 @@ def test_memory_limit_stops_a_greedy_child(tmp_path: Path) -> None:
         run_child(
             "validate", {"team_dir": str(team)}, label="greedy", limits=Limits(memory_gib=1.5)
         )
+
+
+def test_a_run_made_before_a_setting_existed_still_resumes(
+    tiny_team: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    """A TrainConfig field added later (here ``augment``) is absent from older runs' configs:
+    resume must read it as its default then, not as a change of settings."""
+    first = train_team(
+        tiny_team, data_root=tiny_data, runs_root=tmp_path, overrides={"epochs": 1}, image_size=16
+    )
+    run_dir = Path(first["run_dir"])
+    config = runs.read_config(run_dir)
+    del config["train_config"]["augment"]
+    runs.write_config(run_dir, config)
+    again = train_team(
+        tiny_team, data_root=tiny_data, runs_root=tmp_path, overrides={"epochs": 2}, resume="latest"
+    )
+    assert again["epochs_done"] == 2 and again["run_id"] == run_dir.name
