@@ -169,3 +169,41 @@ def test_rewriting_a_site_replaces_it_whole(tmp_path: Path, capsys) -> None:  # 
         main(args)
     assert sorted(p.name for p in (site / "teams").glob("*.html")) == ["new.html"]
     assert not list(tmp_path.glob(".site.*")), "no temporary folder left behind"
+
+
+def test_pictures_of_each_submission_kind_or_a_note_why_not(tmp_path: Path) -> None:
+    from PIL import Image
+
+    runs, subs = tmp_path / "runs", tmp_path / "submissions"
+    for name in ("with_mask", "without_mask"):  # a samples submission as PNG folders
+        (subs / "pngs" / "samples" / name).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (16, 16), (40 * i, 90, 200)).save(
+                subs / "pngs" / "samples" / name / f"{i}.png"
+            )
+    broken = runs / "broken" / "r1" / "samples"
+    broken.mkdir(parents=True)
+    (broken / "samples-epoch-0001-n4-seed0.npz").write_bytes(b"not a zip")
+    (runs / "exported" / "r2").mkdir(parents=True)
+    (runs / "../escape").mkdir(parents=True, exist_ok=True)
+    base = {"timestamp_utc": "2026-01-01T00:00:00", "status": "ok"}
+    rows = pd.DataFrame(
+        [
+            {**base, "team": "pngs", "source": "samples", "score": 1.0},
+            {**base, "team": "broken", "run_id": "r1", "source": "code", "score": 2.0},
+            {**base, "team": "exported", "run_id": "r2", "source": "checkpoint", "score": 3.0},
+            {**base, "team": "../escape", "run_id": "..", "source": "code", "score": 4.0},
+        ]
+    )
+    site = tmp_path / "site"
+    write_site(site, rows, runs_root=runs, submissions=subs)
+    pngs = (site / "teams" / "pngs.html").read_text()
+    assert "The first 3 of the 3 images per class that were scored" in pngs
+    assert "no images" not in pngs
+    broken_page = (site / "teams" / "broken.html").read_text()
+    assert "Not here: samples-epoch-0001-n4-seed0.npz is unreadable" in broken_page
+    exported = (site / "teams" / "exported.html").read_text()
+    assert "trained on the team&#39;s own machine: no loss curves here" in exported
+    assert ranked_teams(site / "index.html") == ["pngs", "broken", "exported", "../escape"]
+    assert (site / "teams" / "escape.html").is_file()  # a cleaned file name, inside the site
+    assert "run .. is not on the machine" in (site / "teams" / "escape.html").read_text()

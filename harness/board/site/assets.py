@@ -82,6 +82,9 @@ def read_class_arrays(path: Path, keep: int) -> tuple[list[np.ndarray], int]:
     if labels.shape != (len(images),):
         raise ValueError("labels do not match the images")
     per_class = [images[labels == c] for c in range(NUM_CLASSES)]
+    empty = [name for name, a in zip(CLASS_NAMES, per_class, strict=True) if not len(a)]
+    if empty:
+        raise ValueError(f"no images of {', '.join(empty)}")
     return [a[:keep] for a in per_class], min(len(a) for a in per_class)
 
 
@@ -131,9 +134,11 @@ def find_team_files(row: dict[str, Any], *, runs_root: Path, submissions: Path) 
     files = TeamFiles()
     team, run_id = _row_text(row, "team"), _row_text(row, "run_id")
     source = _row_text(row, "source") or "code"
-    run_dir = Path(runs_root) / team / run_id if run_id else None
+    # Names from the table become paths only when they are plain names (no "..", no "/").
+    safe = bool(runs.TEAM_NAME.match(team)) and Path(run_id).name == run_id and ".." not in run_id
+    run_dir = Path(runs_root) / team / run_id if run_id and safe else None
     has_run = run_dir is not None and run_dir.is_dir()
-    team_dir = Path(submissions) / team
+    team_dir = Path(submissions) / team if safe else None
     if has_run:
         assert run_dir is not None
         samples_path = _scored_samples_file(row, run_dir)
@@ -157,12 +162,12 @@ def find_team_files(row: dict[str, Any], *, runs_root: Path, submissions: Path) 
                 files.config = json.loads(config_path.read_text())
             except (OSError, ValueError) as exc:
                 files.notes["hparams"] = f"{config_path.name} is unreadable ({exc})"
-    if files.samples is None and (team_dir / "samples.npz").is_file():
-        path = team_dir / "samples.npz"
-        _load_samples(files, path, lambda: read_class_arrays(path, GRID_PER_CLASS))
-    elif files.samples is None and (team_dir / "samples").is_dir():
-        folder = team_dir / "samples"
-        _load_samples(files, folder, lambda: _read_png_folders(folder, GRID_PER_CLASS))
+    if files.samples is None and team_dir is not None:
+        path, folder = team_dir / "samples.npz", team_dir / "samples"
+        if path.is_file():
+            _load_samples(files, path, lambda: read_class_arrays(path, GRID_PER_CLASS))
+        elif folder.is_dir():
+            _load_samples(files, folder, lambda: _read_png_folders(folder, GRID_PER_CLASS))
     _note_missing(files, source=source, has_run=has_run, run_id=run_id, team=team)
     return files
 

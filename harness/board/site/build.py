@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness import atomic
 from harness.board.site import pages as team_pages
 from harness.board.site import views
 from harness.classes import CLASS_NAMES
@@ -74,20 +75,21 @@ def write_site(
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.", dir=site_dir.parent))
     try:
-        os.chmod(tmp, 0o777 & ~_umask())
-        pages = _render_all(
-            tmp,
-            table,
-            board,
-            column,
-            private=private,
-            runs_root=Path(runs_root),
-            submissions=Path(submissions),
-            source=source_label,
-        )
-        (tmp / MARKER).write_text("written by `harness leaderboard --html`; safe to replace\n")
-        size = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())
-        _swap(tmp, site_dir)
+        with atomic.disk_full_as_error(site_dir):  # a full disk: one line, the old site intact
+            os.chmod(tmp, 0o777 & ~_umask())
+            pages = _render_all(
+                tmp,
+                table,
+                board,
+                column,
+                private=private,
+                runs_root=Path(runs_root),
+                submissions=Path(submissions),
+                source=source_label,
+            )
+            (tmp / MARKER).write_text("written by `harness leaderboard --html`; safe to replace\n")
+            size = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())
+            _swap(tmp, site_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -199,7 +201,6 @@ def _render_all(
         **common,
         teams=teams,
         scale_text="" if math.isnan(scale[0]) else f"{scale[0]:,.0f} to {scale[1]:,.0f}",
-        n_rows=len(table),
         css=STYLESHEET,
         home="index.html",
     )

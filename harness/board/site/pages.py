@@ -45,39 +45,12 @@ def team_context(
     """Write the team's pictures under ``root`` and return what its pages show."""
     team = views.text(record.get("team"))
     files = assets.find_team_files(record, runs_root=runs_root, submissions=submissions)
-    folder = root / "teams" / slug
-    thumb = grids = walk = nearest = losses = None
-    if files.samples is not None:
-        few = [a[: assets.THUMB_PER_CLASS] for a in files.samples]
-        image = assets.tile(few, columns=assets.THUMB_PER_CLASS)
-        size = assets.save_photo(image, root / "thumbs" / f"{slug}.webp")
-        thumb = Picture(f"thumbs/{slug}.webp", *size, f"{team}: samples, one row per class")
-        grids = []
-        for label, (name, images) in enumerate(zip(CLASS_NAMES, files.samples, strict=True)):
-            size = assets.save_photo(
-                assets.tile([images], columns=assets.GRID_COLUMNS), folder / f"{name}.webp"
-            )
-            alt = f"{team}: {len(images)} samples of class {label} = {name}"
-            grids.append((label, name, len(images), Picture(f"{slug}/{name}.webp", *size, alt)))
-    if files.walk is not None:
-        walk = []
-        for label, (name, images) in enumerate(zip(CLASS_NAMES, files.walk, strict=True)):
-            size = assets.save_photo(
-                assets.tile([images], columns=len(images)), folder / f"walk-{name}.webp"
-            )
-            alt = f"{team}: latent walk of class {label} = {name}"
-            walk.append((label, name, Picture(f"{slug}/walk-{name}.webp", *size, alt)))
-    if files.nearest is not None:
-        size = assets.reencode(files.nearest, folder / "nearest.webp", lossless=False)
-        nearest = Picture(f"{slug}/nearest.webp", *size, f"{team}: fakes beside training images")
-    if files.loss_curves is not None:
-        size = assets.reencode(files.loss_curves, folder / "losses.webp", lossless=True)
-        losses = Picture(f"{slug}/losses.webp", *size, f"{team}: loss curves")
+    pictures = _write_pictures(files, team=team, slug=slug, root=root)
     history_size = plot_history(
         team_rows,
         score_column=column,
         best_index=record.get("_row"),
-        out=folder / "history.png",
+        out=root / "teams" / slug / "history.png",
         label=views.score_label(column),
     )
     history_plot = (
@@ -102,19 +75,50 @@ def team_context(
         "meta": _meta(record),
         "facts": _facts(record, column),
         "other_scores": _other_scores(record, column),
-        "thumb": thumb,
-        "grids": grids,
+        **pictures,
         "samples_total": _scored_per_class(record, files.samples_total),
         "samples_from": files.samples_from,
-        "walk": walk,
-        "nearest": nearest,
-        "losses": losses,
         "history_plot": history_plot,
         "history": _history(team_rows, column),
         "hparams": _hparams(files.config),
         "notes": files.notes,
         "hints": files.hints,
     }
+
+
+def _write_pictures(files: assets.TeamFiles, *, team: str, slug: str, root: Path) -> dict[str, Any]:
+    """The team's thumbnail (on the index), its sample grid and walk per class, the
+    memorisation pairs and loss curves (on its page), written under ``root``; None for each
+    one that is not on this machine."""
+    folder = root / "teams" / slug
+    out: dict[str, Any] = dict.fromkeys(("thumb", "grids", "walk", "nearest", "losses"))
+    if files.samples is not None:
+        few = [a[: assets.THUMB_PER_CLASS] for a in files.samples]
+        image = assets.tile(few, columns=assets.THUMB_PER_CLASS)
+        size = assets.save_photo(image, root / "thumbs" / f"{slug}.webp")
+        out["thumb"] = Picture(f"thumbs/{slug}.webp", *size, f"{team}: samples, a row per class")
+        out["grids"] = []
+        for label, (name, images) in enumerate(zip(CLASS_NAMES, files.samples, strict=True)):
+            grid = assets.tile([images], columns=assets.GRID_COLUMNS)
+            size = assets.save_photo(grid, folder / f"{name}.webp")
+            alt = f"{team}: {len(images)} samples of class {label} = {name}"
+            picture = Picture(f"{slug}/{name}.webp", *size, alt)
+            out["grids"].append((label, name, len(images), picture))
+    if files.walk is not None:
+        out["walk"] = []
+        for label, (name, images) in enumerate(zip(CLASS_NAMES, files.walk, strict=True)):
+            strip = assets.tile([images], columns=len(images))
+            size = assets.save_photo(strip, folder / f"walk-{name}.webp")
+            alt = f"{team}: latent walk of class {label} = {name}"
+            out["walk"].append((label, name, Picture(f"{slug}/walk-{name}.webp", *size, alt)))
+    if files.nearest is not None:
+        size = assets.reencode(files.nearest, folder / "nearest.webp", lossless=False)
+        alt = f"{team}: samples beside their nearest training images"
+        out["nearest"] = Picture(f"{slug}/nearest.webp", *size, alt)
+    if files.loss_curves is not None:
+        size = assets.reencode(files.loss_curves, folder / "losses.webp", lossless=True)
+        out["losses"] = Picture(f"{slug}/losses.webp", *size, f"{team}: loss curves")
+    return out
 
 
 def _meta(record: dict[str, Any]) -> str:

@@ -92,7 +92,8 @@ def select_board(table: pd.DataFrame, *, private: bool) -> tuple[pd.DataFrame, s
     column = ranking_column(table, private=private)
     view = table.reset_index(drop=True).copy()
     if column != SCORE:
-        view[f"{SCORE}_whole_test"] = view[SCORE]
+        if SCORE in view.columns:
+            view[f"{SCORE}_whole_test"] = view[SCORE]
         view[SCORE] = view[column]
         for end in ("low", "high"):
             view[f"score_ci_{end}"] = view.get(f"{column}_ci_{end}", math.nan)
@@ -102,7 +103,7 @@ def select_board(table: pd.DataFrame, *, private: bool) -> tuple[pd.DataFrame, s
     board = leaderboard.ranked(view.assign(run_id=view["_row"]))
     full = view.set_index("_row", drop=False).loc[board["run_id"].astype(int)]
     full = full.reset_index(drop=True)
-    full.insert(0, "rank", board["rank"].tolist())
+    full["rank"] = board["rank"].tolist()
     full["ahead_of_next"] = board["ahead_of_next"].tolist()
     return full, column
 
