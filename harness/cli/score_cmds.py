@@ -149,7 +149,9 @@ def leaderboard_cmd(
         bool, typer.Option("--private", help="The site shows the final board, private scores too.")
     ] = False,
     runs: RunsOpt = None,
-    submissions: SubmissionsOpt = Path("submissions"),
+    submissions: Annotated[
+        Path, typer.Option(help="Team folders (a samples submission's pictures, for --html).")
+    ] = Path("submissions"),
 ) -> None:
     """The ranked board (each team's best run); lower score wins."""
     from harness.board import leaderboard as board
