@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -31,7 +33,7 @@ from harness.training.grids import LABEL_WIDTH
 REPO = Path(__file__).resolve().parent.parent
 TITLE_HEIGHT = 18  # grids.labelled_grid's title line
 PADDING = 2  # torchvision make_grid's padding in grids.labelled_grid
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("HARNESS_CHROMIUM") or shutil.which("chromium") or "chromium"
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
