@@ -74,10 +74,15 @@ def watch_parent(interval_s: float = 1.0) -> None:
 
 
 def _jobs() -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
-    from harness.scoring import sample
+    from harness.scoring import sample, walk
     from harness.training import trainer, validate
 
-    return {"validate": validate.run_job, "train": trainer.run_job, "sample": sample.run_job}
+    return {
+        "validate": validate.run_job,
+        "train": trainer.run_job,
+        "sample": sample.run_job,
+        "walk": walk.run_job,
+    }
 
 
 def _write_result(path: str, result: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@
 Takes in the rows :mod:`harness.scoring` makes. :mod:`.leaderboard` appends them to
 ``leaderboard/results.csv`` under a lock with an atomic replace, and ranks each team's best
 comparable row, with whether each lead is outside the bootstrap intervals. Hands on the
-terminal table, JSON and the Markdown board.
+terminal table, JSON and the Markdown board; :mod:`.site` writes it as a static HTML site
+with each team's pictures.
 """
 
 from harness._lazy import lazy_exports
@@ -14,6 +15,7 @@ _EXPORTS = {
     "ranked": "leaderboard",
     "read": "leaderboard",
     "to_markdown": "leaderboard",
+    "write_site": "site",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

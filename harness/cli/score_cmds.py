@@ -141,10 +141,34 @@ def leaderboard_cmd(
         bool, typer.Option("--all-runs", help="Every ok run, not each team's best.")
     ] = False,
     as_json: JsonOpt = False,
+    html: Annotated[
+        Path | None,
+        typer.Option(help="Also write the board as a static site (index.html, a page per team)."),
+    ] = None,
+    private: Annotated[
+        bool, typer.Option("--private", help="The site shows the final board, private scores too.")
+    ] = False,
+    runs: RunsOpt = None,
+    submissions: Annotated[
+        Path, typer.Option(help="Team folders (a samples submission's pictures, for --html).")
+    ] = Path("submissions"),
 ) -> None:
     """The ranked board (each team's best run); lower score wins."""
     from harness.board import leaderboard as board
 
+    if html is not None:
+        from harness.board.site import write_site
+        from harness.paths import runs_root
+
+        site = write_site(
+            html,
+            board.read(path),
+            runs_root=runs_root(runs),
+            submissions=submissions,
+            private=private,
+            source_label=path.name,
+        )
+        err(f"wrote {site.index} and {len(site.team_pages)} team pages ({site.size_bytes:,} bytes)")
     table = board.ranked(board.read(path), all_runs=all_runs)
     if markdown is not None:
         from harness import atomic

@@ -116,11 +116,34 @@ def sample(
     n: Annotated[int, typer.Option("--n", help="Samples per class.")] = 1000,
     seed: Annotated[int, typer.Option(help="Sample seed.")] = 0,
     device: DeviceOpt = "auto",
+    walk: Annotated[
+        bool,
+        typer.Option(
+            "--walk",
+            help="Instead of samples, draw the latent walk: z from --seed to --seed + 1, per class.",
+        ),
+    ] = False,
+    walk_steps: Annotated[int, typer.Option(help="Images along the walk, ends included.")] = 10,
 ) -> None:
-    """Generate N samples per class from a trained run into samples.npz and a grid PNG."""
+    """Generate N samples per class from a trained run into samples.npz and a grid PNG
+    (with --walk: the latent walk between two seeds, per class)."""
     from harness.paths import runs_root
     from harness.scoring.sample import sample_team
 
+    if walk:
+        from harness.scoring.walk import walk_team
+
+        drawn = walk_team(
+            team,
+            runs_root=runs_root(runs),
+            run_id=run,
+            checkpoint=checkpoint,
+            seeds=(seed, seed + 1),
+            steps=walk_steps,
+            device=device,
+        )
+        typer.echo(f"{drawn.path}\n{drawn.grid}")
+        return
     result = sample_team(
         team,
         runs_root=runs_root(runs),

@@ -1,7 +1,8 @@
 """Scoring: samples from a trained run, measured against the held-out reals.
 
 Takes in a run folder from :mod:`harness.training` and the ``test`` split from
-:mod:`harness.data`. A child draws ``n`` samples per class (:mod:`.sample`); the parent checks
+:mod:`harness.data`. A child draws ``n`` samples per class (:mod:`.sample`), or a latent walk
+between two seeds (:mod:`.walk`); the parent checks
 them, extracts Inception pool3 features once and computes every metric from them
 (:mod:`.metrics`: FID, KID, bootstrap; :mod:`.label_fidelity`). Hands on one row per team
 (:mod:`.score`) for the board; a failure is a ``failed`` row, never a stopped round.
@@ -19,6 +20,8 @@ _EXPORTS = {
     "check_samples": "sample",
     "sample_team": "sample",
     "LabelJudge": "label_fidelity",
+    "Walk": "walk",
+    "walk_team": "walk",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -131,18 +131,14 @@ def sample_team(
     )
 
 
-def run_job(request: dict[str, Any]) -> dict[str, Any]:
-    """Child-process entry for ``sample``."""
-    import torch
-
+def load_generator(request: dict[str, Any]) -> tuple[Any, Any, Any, int, bool]:
+    """Child side: the team's generator with the checkpoint's weights (EMA when kept), in eval
+    mode on the requested device. Returns ``(spec, generator, device, image_size, used_ema)``;
+    shared by the sample and the latent-walk jobs so both draw from the same network."""
     from harness import device
-    from harness.errors import TeamCodeError
-    from harness.pixels import to_uint8_nhwc
     from harness.spec import load_spec
     from harness.training import checkpoint
-    from harness.training.validate import check_generator_output
 
-    started = time.monotonic()
     spec = load_spec(Path(request["team_dir"]))
     dev = device.resolve_device(request["device"])
     device.configure(dev)
@@ -156,7 +152,20 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
     weights, used_ema = checkpoint.generator_weights(state)
     g.load_state_dict(weights)
     g.to(dev).eval()
-    n, size = int(request["n_per_class"]), int(state["image_size"])
+    return spec, g, dev, int(state["image_size"]), used_ema
+
+
+def run_job(request: dict[str, Any]) -> dict[str, Any]:
+    """Child-process entry for ``sample``."""
+    import torch
+
+    from harness.errors import TeamCodeError
+    from harness.pixels import to_uint8_nhwc
+    from harness.training.validate import check_generator_output
+
+    started = time.monotonic()
+    spec, g, dev, size, used_ema = load_generator(request)
+    n = int(request["n_per_class"])
     noise = torch.Generator().manual_seed(int(request["seed"]))
     images = np.empty((n * NUM_CLASSES, size, size, 3), dtype=np.uint8)
     labels = np.repeat(np.arange(NUM_CLASSES, dtype=np.int64), n)

@@ -1,0 +1,246 @@
+"""A team's pictures for the site: found where the harness left them, written small.
+
+For a board row the files come from its run folder (``<runs>/<team>/<run_id>/``): the scored
+samples ``samples/samples-<checkpoint>-n<N>-seed<seed>.npz``, the latent walk
+``samples/walk-*.npz`` (``harness sample --walk``), ``loss_curves.png``, ``config.json`` (the
+hparams) and the memorisation check's nearest-pairs PNG. A samples submission has no run: its
+pictures come from ``<submissions>/<team>/samples.npz`` or ``samples/<class>/*.png``. Whatever
+is missing is reported as a note for the page, never as an error: an organiser may publish a
+board on a machine that holds only some of the runs.
+
+Images are re-encoded as WebP (photos lossy, plots lossless) at their own pixel size, so five
+teams' pages stay around a megabyte; the browser scales them up.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from harness.classes import CLASS_NAMES, NUM_CLASSES
+from harness.training import runs
+
+THUMB_PER_CLASS = 4
+GRID_PER_CLASS = 32
+GRID_COLUMNS = 8
+PHOTO_QUALITY = 85
+PNG_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
+def nearest_pairs_image(run_dir: Path) -> Path | None:
+    """The memorisation check's picture in a run folder: the newest PNG whose name contains
+    ``nearest`` or ``memoris``. Competition mode (issue 14) writes it and owns its name; this
+    looks for either word so the site needs no change when it lands."""
+    found = [
+        p
+        for p in Path(run_dir).rglob("*.png")
+        if "nearest" in p.name.lower() or "memoris" in p.name.lower()
+    ]
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
+@dataclass
+class TeamFiles:
+    """What exists on this machine for one board row, and notes on what does not."""
+
+    samples: list[np.ndarray] | None = None
+    samples_total: int | None = None
+    samples_from: str = ""
+    walk: list[np.ndarray] | None = None
+    walk_from: str = ""
+    nearest: Path | None = None
+    loss_curves: Path | None = None
+    config: dict[str, Any] | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+    hints: dict[str, str] = field(default_factory=dict)
+
+
+def _row_text(row: dict[str, Any], key: str) -> str:
+    value = row.get(key)
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def read_class_arrays(path: Path, keep: int) -> tuple[list[np.ndarray], int]:
+    """The first ``keep`` images of each class of a samples ``.npz`` and the count per class.
+
+    Raises:
+        ValueError: the file is not a samples file (the caller turns this into a note).
+    """
+    with np.load(path, allow_pickle=False) as archive:
+        images, labels = archive["images"], archive["labels"]
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"images are {images.dtype} {images.shape}, not uint8 [N, S, S, 3]")
+    if labels.shape != (len(images),):
+        raise ValueError("labels do not match the images")
+    per_class = [images[labels == c] for c in range(NUM_CLASSES)]
+    empty = [name for name, a in zip(CLASS_NAMES, per_class, strict=True) if not len(a)]
+    if empty:
+        raise ValueError(f"no images of {', '.join(empty)}")
+    return [a[:keep] for a in per_class], min(len(a) for a in per_class)
+
+
+def _read_png_folders(folder: Path, keep: int) -> tuple[list[np.ndarray], int]:
+    """A samples submission's ``samples/<class>/*.png`` as arrays (the first ``keep``)."""
+    arrays, total = [], []
+    for name in CLASS_NAMES:
+        files = sorted(p for p in (folder / name).glob("*") if p.suffix.lower() in PNG_SUFFIXES)
+        total.append(len(files))
+        with_pixels = []
+        for path in files[:keep]:
+            with Image.open(path) as image:
+                with_pixels.append(np.asarray(image.convert("RGB")))
+        if not with_pixels:
+            raise ValueError(f"no images in {folder / name}")
+        arrays.append(np.stack(with_pixels))
+    return arrays, min(total)
+
+
+def _scored_samples_file(row: dict[str, Any], run_dir: Path) -> Path | None:
+    """The samples the row was scored on, by the name :mod:`harness.scoring.sample` gives
+    them, else the run's newest samples file."""
+    folder = run_dir / runs.SAMPLES
+    checkpoint, n, seed = (
+        _row_text(row, "checkpoint"),
+        _row_text(row, "n_fake_with_mask"),
+        _row_text(row, "sample_seed"),
+    )
+    exact = folder / f"samples-{Path(checkpoint).stem}-n{n}-seed{seed}.npz"
+    if checkpoint and exact.is_file():
+        return exact
+    found = sorted(folder.glob("samples-*.npz"), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
+
+
+def _walk_file(row: dict[str, Any], run_dir: Path) -> Path | None:
+    """The run's latent walk from the row's checkpoint, else its newest walk."""
+    folder = run_dir / runs.SAMPLES
+    found = sorted(folder.glob("walk-*.npz"), key=lambda p: p.stat().st_mtime)
+    stem = Path(_row_text(row, "checkpoint")).stem
+    same = [p for p in found if stem and p.name.startswith(f"walk-{stem}-")]
+    return (same or found or [None])[-1]
+
+
+def find_team_files(row: dict[str, Any], *, runs_root: Path, submissions: Path) -> TeamFiles:
+    """Look up what exists for ``row`` on this machine; each missing thing gets a note."""
+    files = TeamFiles()
+    team, run_id = _row_text(row, "team"), _row_text(row, "run_id")
+    source = _row_text(row, "source") or "code"
+    # Names from the table become paths only when they are plain names (no "..", no "/").
+    safe = bool(runs.TEAM_NAME.match(team)) and Path(run_id).name == run_id and ".." not in run_id
+    run_dir = Path(runs_root) / team / run_id if run_id and safe else None
+    has_run = run_dir is not None and run_dir.is_dir()
+    team_dir = Path(submissions) / team if safe else None
+    if has_run:
+        assert run_dir is not None
+        samples_path = _scored_samples_file(row, run_dir)
+        if samples_path is not None:
+            _load_samples(
+                files, samples_path, lambda: read_class_arrays(samples_path, GRID_PER_CLASS)
+            )
+        walk_path = _walk_file(row, run_dir)
+        if walk_path is not None:
+            try:
+                files.walk, _ = read_class_arrays(walk_path, 10_000)
+                files.walk_from = walk_path.name
+            except (OSError, ValueError, KeyError) as exc:
+                files.notes["walk"] = f"{walk_path.name} is unreadable ({exc})"
+        files.nearest = nearest_pairs_image(run_dir)
+        curves = run_dir / "loss_curves.png"
+        files.loss_curves = curves if curves.is_file() else None
+        config_path = run_dir / runs.CONFIG
+        if config_path.is_file():
+            try:
+                files.config = json.loads(config_path.read_text())
+            except (OSError, ValueError) as exc:
+                files.notes["hparams"] = f"{config_path.name} is unreadable ({exc})"
+    if files.samples is None and team_dir is not None:
+        path, folder = team_dir / "samples.npz", team_dir / "samples"
+        if path.is_file():
+            _load_samples(files, path, lambda: read_class_arrays(path, GRID_PER_CLASS))
+        elif folder.is_dir():
+            _load_samples(files, folder, lambda: _read_png_folders(folder, GRID_PER_CLASS))
+    _note_missing(files, source=source, has_run=has_run, run_id=run_id, team=team)
+    return files
+
+
+def _load_samples(files: TeamFiles, path: Path, read: Any) -> None:
+    try:
+        files.samples, files.samples_total = read()
+        files.samples_from = path.name
+    except (OSError, ValueError, KeyError) as exc:
+        files.notes["samples"] = f"{path.name} is unreadable ({exc})"
+
+
+def _note_missing(files: TeamFiles, *, source: str, has_run: bool, run_id: str, team: str) -> None:
+    """Say, for each picture a page wants and does not have, why it is not there."""
+    by_kind = {
+        "samples": {
+            "walk": "a samples submission has no generator to walk",
+            "losses": "a samples submission was trained elsewhere: no loss curves",
+            "hparams": "a samples submission has no hparams",
+        },
+        "checkpoint": {"losses": "trained on the team's own machine: no loss curves here"},
+    }.get(source, {})
+    absent = f"run {run_id or '(none)'} is not on the machine that made this site"
+    in_run = {
+        "samples": f"run {run_id} holds no samples file",
+        "walk": "no latent walk yet; this command draws one:",
+        "nearest": "this row was scored without the memorisation check",
+        "losses": "the run has no loss_curves.png",
+        "hparams": "the run has no config.json",
+    }
+    present = {
+        "samples": files.samples is not None,
+        "walk": files.walk is not None,
+        "nearest": files.nearest is not None,
+        "losses": files.loss_curves is not None,
+        "hparams": files.config is not None,
+    }
+    for key, found in present.items():
+        if not found and key not in files.notes:
+            files.notes[key] = by_kind.get(key) or (in_run[key] if has_run else absent)
+    if has_run and files.walk is None and "walk" not in by_kind:
+        files.hints["walk"] = f"harness sample submissions/{team} --run {run_id} --walk"
+
+
+def tile(rows: list[np.ndarray], *, columns: int, gap: int = 2) -> Image.Image:
+    """Lay out uint8 ``[k, S, S, 3]`` arrays as one image, ``columns`` per line, white gaps."""
+    import torch
+    from torchvision.utils import make_grid
+
+    images = np.concatenate(rows)
+    tensor = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+    grid = make_grid(tensor, nrow=columns, padding=gap, pad_value=255)
+    return Image.fromarray(grid.permute(1, 2, 0).numpy())
+
+
+def save_photo(image: Image.Image, path: Path) -> tuple[int, int]:
+    """Write a picture of faces as lossy WebP; returns its pixel size for the page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.convert("RGB").save(path, format="WEBP", quality=PHOTO_QUALITY, method=4)
+    return image.size
+
+
+def reencode(source: Path, path: Path, *, lossless: bool, max_width: int = 960) -> tuple[int, int]:
+    """Re-encode a picture the harness drew elsewhere (loss curves: ``lossless``; a contact
+    sheet of faces: lossy) as WebP, no wider than ``max_width``; returns its pixel size."""
+    with Image.open(source) as image:
+        picture = image.convert("RGB")
+    if picture.width > max_width:
+        height = round(picture.height * max_width / picture.width)
+        picture = picture.resize((max_width, height), Image.Resampling.LANCZOS)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if lossless:
+        picture.save(path, format="WEBP", lossless=True, method=4)
+    else:
+        picture.save(path, format="WEBP", quality=PHOTO_QUALITY, method=4)
+    return picture.size

@@ -1,0 +1,87 @@
+"""A team's submission history as a plot: its score at each scoring, with the interval.
+
+Re-submitting is how a team learns, and how it overfits the board; the plot shows both. It is
+drawn with matplotlib from the rows the page may show (on the public site the private columns
+are already gone), so it can hold no number that the page itself could not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from harness.board.site.views import numeric
+from harness.scoring.score import STATUS_OK
+
+WHEN_COLUMNS = ("submitted_at", "timestamp_utc")
+
+
+def when(rows: pd.DataFrame) -> pd.Series:
+    """When each row was submitted: ``submitted_at`` (competition mode) where the row has it,
+    else the time it was scored."""
+    times = pd.Series(pd.NaT, index=rows.index, dtype="datetime64[ns, UTC]")
+    for column in reversed(WHEN_COLUMNS):
+        if column in rows.columns:
+            parsed = pd.to_datetime(rows[column], utc=True, errors="coerce")
+            times = parsed.where(parsed.notna(), times)
+    return times
+
+
+def plot_history(
+    rows: pd.DataFrame, *, score_column: str, best_index: object, out: Path, label: str = "score"
+) -> tuple[int, int] | None:
+    """Draw the team's ``ok`` rows' ``score_column`` (called ``label`` on the axis) against
+    time into ``out`` (PNG); the row on the board (``best_index``) is marked. Returns the pixel size, or None when
+    no row has a score and a time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    ok = rows[rows["status"] == STATUS_OK].copy() if "status" in rows.columns else rows.copy()
+    ok["when"] = when(ok)
+    ok["value"] = numeric(ok, score_column)
+    ok = ok.dropna(subset=["when", "value"]).sort_values("when")
+    if ok.empty:
+        return None
+    ends = ("score_ci_low", "score_ci_high")
+    if score_column != "score":
+        ends = (f"{score_column}_ci_low", f"{score_column}_ci_high")
+    low, high = (numeric(ok, column) for column in ends)
+    fig, ax = plt.subplots(figsize=(6.4, 2.8), dpi=100)
+    times = ok["when"].dt.tz_convert(None)
+    if low.notna().any() and high.notna().any():
+        ax.errorbar(
+            times,
+            ok["value"],
+            yerr=[(ok["value"] - low).clip(lower=0), (high - ok["value"]).clip(lower=0)],
+            fmt="none",
+            ecolor="#9cc3ec",
+            elinewidth=6,
+        )
+    ax.plot(times, ok["value"], "-o", color="#0b3d75", markersize=4, linewidth=1)
+    if best_index in ok.index:
+        ax.plot(
+            [times[best_index]],
+            [ok.loc[best_index, "value"]],
+            "*",
+            color="#d97706",
+            markersize=14,
+            label="on the board",
+        )
+        ax.legend(loc="best", frameon=False)
+    ax.set_ylabel(f"{label} (lower is better)")
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.grid(alpha=0.3)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, format="png")
+    size = fig.canvas.get_width_height()
+    plt.close(fig)
+    return size
