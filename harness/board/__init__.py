@@ -11,6 +11,8 @@ from harness._lazy import lazy_exports
 _EXPORTS = {
     "DEFAULT_PATH": "leaderboard",
     "append_rows": "leaderboard",
+    "append_to_csv": "csv_append",
+    "lock_path": "leaderboard",
     "ranked": "leaderboard",
     "read": "leaderboard",
     "to_markdown": "leaderboard",

@@ -10,14 +10,12 @@ process killed mid-write leaves the previous file intact.
 from __future__ import annotations
 
 import fcntl
-import io
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from harness import atomic
 from harness.errors import HarnessError
 from harness.scoring.score import STATUS_OK
 
@@ -108,23 +106,25 @@ def read(path: Path = DEFAULT_PATH) -> pd.DataFrame:
         ) from None
 
 
+def lock_path(path: Path) -> Path:
+    """The lock file of a results CSV: hidden beside it (``.results.csv.lock``), git-ignored."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.lock")
+
+
 def append_rows(rows: Iterable[dict[str, Any]], path: Path = DEFAULT_PATH) -> None:
-    """Append rows to the table under an exclusive lock, replacing the file atomically."""
+    """Append rows to the table under an exclusive lock, replacing the file atomically.
+
+    Earlier rows stay byte for byte as they were (:mod:`.csv_append`).
+    """
+    from harness.board.csv_append import append_to_csv
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    new = pd.DataFrame(list(rows))
-    lock_path = path.with_name(path.name + ".lock")
-    with open(lock_path, "a") as lock:
+    with open(lock_path(path), "a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
-            existing = read(path)
-            frames = [f for f in (existing, new) if not f.empty]
-            table = pd.concat(frames, ignore_index=True) if frames else existing
-            ordered = [c for c in COLUMNS if c in table.columns]
-            table = table[ordered + [c for c in table.columns if c not in COLUMNS]]
-            buffer = io.StringIO()
-            table.to_csv(buffer, index=False)
-            atomic.write_text(path, buffer.getvalue())
+            append_to_csv(path, list(rows), COLUMNS)
         finally:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
