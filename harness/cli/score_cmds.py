@@ -67,6 +67,8 @@ def score(
         run_id=run,
         on_row=lambda row: board.append_rows([row], leaderboard),
     )
+    if not all_teams and not rows:
+        raise HarnessError(next(iter(scorer.not_trained.values())))
     import pandas as pd
 
     table = board.ranked(pd.DataFrame(rows), all_runs=True)
