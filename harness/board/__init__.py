@@ -2,8 +2,9 @@
 
 Takes in the rows :mod:`harness.scoring` makes. :mod:`.leaderboard` appends them to
 ``leaderboard/results.csv`` under a lock with an atomic replace, and ranks each team's best
-comparable row, with whether each lead is outside the bootstrap intervals. Hands on the
-terminal table, JSON and the Markdown board.
+comparable row, with whether each lead is outside the bootstrap intervals; :mod:`.protocol`
+says which rows are comparable (same N, size, resizer, weights, dims, reference). Hands on the
+terminal table (:mod:`.terminal`), JSON and the Markdown board.
 """
 
 from harness._lazy import lazy_exports
@@ -14,6 +15,9 @@ _EXPORTS = {
     "append_to_csv": "csv_append",
     "lock_path": "leaderboard",
     "ranked": "leaderboard",
+    "PROTOCOL_COLUMNS": "protocol",
+    "split_by_protocol": "protocol",
+    "render": "terminal",
     "read": "leaderboard",
     "to_markdown": "leaderboard",
 }

@@ -71,8 +71,10 @@ def score(
         raise HarnessError(next(iter(scorer.not_trained.values())))
     import pandas as pd
 
+    from harness.board.terminal import render
+
     table = board.ranked(pd.DataFrame(rows), all_runs=True)
-    emit(rows, as_json, table.to_string(index=False))
+    emit(rows, as_json, render(table))
     if not all_teams and rows[0]["status"] != "ok":
         raise typer.Exit(1)
 
@@ -146,6 +148,7 @@ def leaderboard_cmd(
 ) -> None:
     """The ranked board (each team's best run); lower score wins."""
     from harness.board import leaderboard as board
+    from harness.board.terminal import render
 
     table = board.ranked(board.read(path), all_runs=all_runs)
     if markdown is not None:
@@ -153,8 +156,4 @@ def leaderboard_cmd(
 
         atomic.write_text(markdown, board.to_markdown(table) + "\n")
         err(f"wrote {markdown}")
-    emit(
-        table.to_dict(orient="records"),
-        as_json,
-        table.to_string(index=False) if len(table) else "no rows yet",
-    )
+    emit(table.to_dict(orient="records"), as_json, render(table))

@@ -288,6 +288,7 @@ def test_board_ranks_best_run_per_team_and_writes_markdown(tmp_path: Path, capsy
             "run_id": "r1",
             "status": "ok",
             "score": 50.0,
+            "n_fake_with_mask": 1000,
         },
         {
             "timestamp_utc": "2026-01-02T00:00:00",
@@ -304,6 +305,7 @@ def test_board_ranks_best_run_per_team_and_writes_markdown(tmp_path: Path, capsy
             "run_id": "r1",
             "status": "ok",
             "score": 45.0,
+            "n_fake_with_mask": 1000,
         },
         {
             "timestamp_utc": "2026-01-03T00:00:00",
