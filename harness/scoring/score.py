@@ -197,7 +197,11 @@ class Scorer:
         if s.bootstrap:
             self.say(f"{team}: bootstrap interval ({s.bootstrap} replicates) ...")
             replicates = fidlib.bootstrap_score(
-                fakes, [r.stats for r in references], replicates=s.bootstrap, seed=s.seed
+                fakes,
+                [r.stats for r in references],
+                replicates=s.bootstrap,
+                seed=s.seed,
+                progress=f"{team} bootstrap",
             )
             row["score_ci_low"], row["score_ci_high"] = fidlib.centred_interval(
                 row["score"], replicates
