@@ -314,7 +314,7 @@ class Trainer:
         elapsed = time.monotonic() - started
         images = (self.step - start_step) * self.cfg.batch_size
         self.config.update(
-            status="complete" if self.finished() else "stopped",
+            status=self._end_status(),
             epochs_done=self.epoch,
             steps_done=self.step,
             finished=runs.utc_now(),
@@ -323,7 +323,12 @@ class Trainer:
         return {
             "run_dir": str(self.run_dir),
             "run_id": self.run_dir.name,
+            "status": self.config["status"],
+            "epochs": self.cfg.epochs,
+            "max_steps": self.cfg.max_steps,
             "epochs_done": self.epoch,
+            "batch_in_epoch": self.batch,
+            "batches_per_epoch": self.per_epoch,
             "steps_done": self.step,
             "images_per_s": images / elapsed if elapsed > 0 and images else 0.0,
             "checkpoint": str(runs.latest_checkpoint(self.run_dir, missing_ok=True)),
@@ -331,6 +336,12 @@ class Trainer:
             "device": self.config["device"],
             **self._peak_memory(),
         }
+
+    def _end_status(self) -> str:
+        """``complete`` only when every epoch ran; a run cut short by ``max_steps`` says so."""
+        if self.epoch >= self.cfg.epochs:
+            return "complete"
+        return "max_steps" if self.finished() else "stopped"
 
     def _peak_memory(self) -> dict[str, float]:
         """Peak resident memory of this process and, on a GPU, peak allocated GPU memory (MiB)."""
@@ -487,7 +498,7 @@ class Trainer:
     def _loss_name(self) -> str:
         from harness.training import losses
 
-        return losses.describe_loss(self.spec.loss)
+        return losses.describe_loss(self.spec.loss, self.hook)
 
     def _device_name(self) -> str:
         from harness import device
