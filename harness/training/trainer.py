@@ -21,6 +21,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.training import runs
+from harness.training.trial_params import space_overrides
 
 GRID_COLUMNS = 8
 RESUMABLE_CHANGES = ("epochs", "max_steps", "checkpoint_every", "num_workers")
@@ -35,20 +36,6 @@ def _truncate_metrics(path: Path, step: int) -> None:
         if line.strip() and json.loads(line).get("step", 0) <= step:
             kept.append(line)
     path.write_text("".join(line + "\n" for line in kept))
-
-
-def space_overrides(spec: Any, trial_params: dict[str, Any] | None) -> dict[str, Any]:
-    """Overrides from raw Optuna parameters: the team's search space on a fixed trial.
-
-    A spec whose search space is empty is tuned over the harness's default space, whose
-    parameter names are TrainConfig fields: those are used as they are.
-    """
-    if not trial_params:
-        return {}
-    import optuna
-
-    space = spec.search_space(optuna.trial.FixedTrial(trial_params))
-    return dict(space) if space else dict(trial_params)
 
 
 def ema_with_warmup(decay: float) -> Any:

@@ -328,13 +328,13 @@ def _run_worker(
     if desc.startswith("journal:"):
         for number in recover_orphaned_trials(study, folder):
             print(f"trial {number}: its worker died; failed it and queued a retry", file=sys.stderr)
-    distributions = {k: json_to_distribution(v) for k, v in summary["search_distributions"].items()}
+    distributions, _ = search_space(summary, settings)
     objective = Objective(
         team_dir,
         data_root,
         folder,
         settings,
-        distributions or DEFAULT_SPACE,
+        distributions,
         int(summary["image_size"]),
         name,
     )
@@ -406,7 +406,12 @@ def tune_team(
         )
         return report(team_dir, tune_root=tune_root, study=settings.study, storage=settings.storage)
     summary = validate_team(team_dir, data_root)
-    _check_searched(settings, summary)
+    _, pinned = search_space(summary, settings)
+    if pinned:
+        say(
+            f"fixed for every trial, so not searched: {format_params(pinned)} "
+            "(the team's search space has them)"
+        )
     if settings.workers == 1:
         run_worker(Path(team_dir), Path(data_root), Path(tune_root), settings, summary)
     else:
@@ -457,12 +462,20 @@ def _check_overrides(settings: TuneSettings) -> None:
             raise HarnessError(f"--set {key}=... is set by {flag} when tuning; use {flag}")
 
 
-def _check_searched(settings: TuneSettings, summary: dict[str, Any]) -> None:
-    """A ``--set`` of a searched parameter would silently overrule every sampled value."""
-    searched = set(summary.get("search_distributions") or DEFAULT_SPACE)
-    clash = sorted(searched & set(settings.train_overrides(settings.epochs)) - {"epochs"})
-    if clash:
-        raise HarnessError(
-            f"{', '.join(clash)} is searched by the study, so it cannot also be fixed "
-            "(--set, --batch-size); leave it out, or tune another study without it"
-        )
+def search_space(
+    summary: dict[str, Any], settings: TuneSettings
+) -> tuple[dict[str, BaseDistribution], dict[str, Any]]:
+    """The distributions Optuna samples, and the searched parameters that the user fixed.
+
+    A parameter of the team's space that ``--set`` or ``--batch-size`` fixes (team2 searches
+    ``batch_size`` over 64 and 128, too large for a small dataset) becomes a one-value
+    distribution: the trials all get the fixed value, the trial's parameters (and so
+    ``best.json`` and ``train --params best``) still hold it, and nothing is sampled for it.
+    """
+    space = {k: json_to_distribution(v) for k, v in summary["search_distributions"].items()}
+    space = space or dict(DEFAULT_SPACE)
+    fixed = {k: v for k, v in settings.train_overrides(settings.epochs).items() if k != "epochs"}
+    pinned = {k: fixed[k] for k in space if k in fixed}
+    for key, value in pinned.items():
+        space[key] = CategoricalDistribution([value])
+    return space, pinned

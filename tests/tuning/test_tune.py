@@ -347,12 +347,31 @@ def test_knobs_reach_every_trial_and_a_finished_study_says_so(
     err = capsys.readouterr().err
     assert "study tunable already has 1 finished trials" in err and "--trials 6" in err
     assert len(load(tune_root).trials) == 1
-    # Knobs that would fight the search or --epochs are refused in one line.
-    for extra, message in (
-        (["--set", "lr_g=0.01"], "lr_g is searched by the study"),
-        (["--set", "epochs=3"], "use --epochs"),
-    ):
-        with pytest.raises(SystemExit) as info:
-            main([*args[:-2], *extra, "--trials", "2", "--study", "other"])
-        assert info.value.code == 1
-        assert message in capsys.readouterr().err
+    # --set epochs would fight --epochs: refused in one line.
+    with pytest.raises(SystemExit) as info:
+        main([*args, "--set", "epochs=3", "--trials", "2", "--study", "other"])
+    assert info.value.code == 1
+    assert capsys.readouterr().err.startswith("error: --set epochs=... is set by --epochs")
+
+
+def test_a_fixed_knob_that_the_team_searches_is_taken_out_of_the_search() -> None:
+    # team2 searches batch_size over 64 and 128: a small dataset needs --batch-size 16.
+    from optuna.distributions import CategoricalDistribution, distribution_to_json
+
+    from harness.tuning.tune import DEFAULT_SPACE, search_space
+
+    summary = {
+        "search_distributions": {
+            "lr_g": distribution_to_json(DEFAULT_SPACE["lr_g"]),
+            "batch_size": distribution_to_json(CategoricalDistribution([64, 128])),
+        }
+    }
+    space, pinned = search_space(summary, settings(batch_size=16, overrides={"width": 8}))
+    assert pinned == {"batch_size": 16}
+    assert space["batch_size"] == CategoricalDistribution([16])
+    assert space["lr_g"] == DEFAULT_SPACE["lr_g"]
+    default, pinned = search_space({"search_distributions": {}}, settings(overrides={"lr_d": 1e-4}))
+    assert pinned == {"lr_d": 1e-4} and set(default) == {"lr_g", "lr_d", "beta1"}
+    study = optuna.create_study()
+    trial = study.ask(space)
+    assert trial.params["batch_size"] == 16, "the trial still records the fixed value"
