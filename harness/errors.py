@@ -33,6 +33,10 @@ class RunNotFoundError(HarnessError):
     """No trained run or checkpoint where one was asked for."""
 
 
+class NotTrainedError(RunNotFoundError):
+    """The team has no trained run at all: not a failure of its code, just nothing to score."""
+
+
 class WeightsError(HarnessError):
     """The Inception weights cannot be obtained or fail verification."""
 

@@ -69,6 +69,14 @@ def resolve_quickstart_data(
     return QuickstartData(demo_root, "synthetic demo set", True)
 
 
+def quickstart_settings(n_per_class: int, device: str) -> Any:
+    """Scoring settings of the quickstart: ``harness score``'s defaults (100 bootstrap
+    replicates included; at 250 samples per class they take seconds) except N and device."""
+    from harness.scoring.score import ScoreSettings
+
+    return ScoreSettings(n_per_class=n_per_class, device=device)
+
+
 def run_quickstart(
     *,
     data_flag: Path | None,
@@ -85,7 +93,7 @@ def run_quickstart(
     """Data, a short training of ``team_dir``, scoring, the ranked board; returns all of it."""
     from harness.board import leaderboard
     from harness.scoring.label_fidelity import LabelJudge
-    from harness.scoring.score import Scorer, ScoreSettings
+    from harness.scoring.score import Scorer
     from harness.training.train import train_team
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -103,7 +111,7 @@ def run_quickstart(
         device=device,
     )
     say(f"scoring with {n_per_class} samples per class against the held-out test images ...")
-    settings = settings or ScoreSettings(n_per_class=n_per_class, device=device, bootstrap=50)
+    settings = settings or quickstart_settings(n_per_class, device)
     scorer = Scorer(
         data_root=found.root,
         runs_root=runs_root,

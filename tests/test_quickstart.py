@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.data.demo import is_demo
-from harness.quickstart import resolve_quickstart_data, run_quickstart
+from harness.quickstart import quickstart_settings, resolve_quickstart_data, run_quickstart
 from harness.scoring.score import ScoreSettings
 
 
@@ -40,6 +40,13 @@ def test_quickstart_runs_the_loop_on_demo_data_when_offline(
     assert (tmp_path / "qs" / "leaderboard" / "results.csv").is_file()
     assert outcome["board"].iloc[0]["team"] == "tiny"
     assert not (tmp_path / "leaderboard").exists(), "a quickstart never touches the real board"
+
+
+def test_quickstart_scores_like_score_but_for_n() -> None:
+    # It used 50 bootstrap replicates where the README and `harness score` say 100.
+    settings = quickstart_settings(250, "cpu")
+    assert settings.n_per_class == 250 and settings.device == "cpu"
+    assert settings.bootstrap == 100 and settings == ScoreSettings(n_per_class=250, device="cpu")
 
 
 def test_quickstart_uses_the_given_data_and_checks_it(tiny_data: Path, tmp_path: Path) -> None:

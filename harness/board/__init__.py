@@ -2,9 +2,10 @@
 
 Takes in the rows :mod:`harness.scoring` makes. :mod:`.leaderboard` appends them to
 ``leaderboard/results.csv`` under a lock with an atomic replace, and ranks each team's best
-comparable row, with whether each lead is outside the bootstrap intervals. Hands on the
-terminal table, JSON and the Markdown board; :mod:`.site` writes it as a static HTML site
-with each team's pictures.
+comparable row, with whether each lead is outside the bootstrap intervals; :mod:`.protocol`
+says which rows are comparable (same N, size, resizer, weights, dims, reference). Hands on the
+terminal table (:mod:`.terminal`), JSON, the Markdown board, and (:mod:`.site`) a static HTML
+site with each team's pictures.
 """
 
 from harness._lazy import lazy_exports
@@ -12,7 +13,12 @@ from harness._lazy import lazy_exports
 _EXPORTS = {
     "DEFAULT_PATH": "leaderboard",
     "append_rows": "leaderboard",
+    "append_to_csv": "csv_append",
+    "lock_path": "leaderboard",
     "ranked": "leaderboard",
+    "PROTOCOL_COLUMNS": "protocol",
+    "split_by_protocol": "protocol",
+    "render": "terminal",
     "read": "leaderboard",
     "to_markdown": "leaderboard",
     "write_site": "site",

@@ -10,14 +10,12 @@ process killed mid-write leaves the previous file intact.
 from __future__ import annotations
 
 import fcntl
-import io
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from harness import atomic
 from harness.errors import HarnessError
 from harness.scoring.score import STATUS_OK
 
@@ -108,48 +106,65 @@ def read(path: Path = DEFAULT_PATH) -> pd.DataFrame:
         ) from None
 
 
+def lock_path(path: Path) -> Path:
+    """The lock file of a results CSV: hidden beside it (``.results.csv.lock``), git-ignored."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.lock")
+
+
 def append_rows(rows: Iterable[dict[str, Any]], path: Path = DEFAULT_PATH) -> None:
-    """Append rows to the table under an exclusive lock, replacing the file atomically."""
+    """Append rows to the table under an exclusive lock, replacing the file atomically.
+
+    Earlier rows stay byte for byte as they were (:mod:`.csv_append`).
+    """
+    from harness.board.csv_append import append_to_csv
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    new = pd.DataFrame(list(rows))
-    lock_path = path.with_name(path.name + ".lock")
-    with open(lock_path, "a") as lock:
+    with open(lock_path(path), "a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
-            existing = read(path)
-            frames = [f for f in (existing, new) if not f.empty]
-            table = pd.concat(frames, ignore_index=True) if frames else existing
-            ordered = [c for c in COLUMNS if c in table.columns]
-            table = table[ordered + [c for c in table.columns if c not in COLUMNS]]
-            buffer = io.StringIO()
-            table.to_csv(buffer, index=False)
-            atomic.write_text(path, buffer.getvalue())
+            append_to_csv(path, list(rows), COLUMNS)
         finally:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
+def _best_per_team(rows: pd.DataFrame) -> pd.DataFrame:
+    rows = rows.sort_values(["team", KEY_SCORE, "timestamp_utc"], ascending=[True, True, False])
+    return rows.drop_duplicates(subset=["team"], keep="first")
+
+
 def ranked(table: pd.DataFrame, *, all_runs: bool = False) -> pd.DataFrame:
-    """The board: each team's best ``ok`` row by score (every ok row with ``all_runs``),
-    lowest score first, then teams that have only failed rows, with their latest error."""
+    """The board: each team's best ``ok`` row by score (every ok row with ``all_runs``) among
+    the rows measured with the main protocol (:mod:`.protocol`), lowest score first; then,
+    unranked, ok rows measured another way, with what differs (``not_ranked_because``); then
+    teams that have only failed rows, with their latest error."""
+    from harness.board.protocol import REASON, split_by_protocol
+
     if table.empty:
         return pd.DataFrame(columns=list(BOARD_COLUMNS))
     table = table.reindex(columns=list(dict.fromkeys([*COLUMNS, *table.columns])))
     ok = table[table[KEY_STATUS] == STATUS_OK].copy()
     ok[KEY_SCORE] = pd.to_numeric(ok[KEY_SCORE])
+    comparable, apart = split_by_protocol(ok)
     if not all_runs:
-        ok = ok.sort_values(["team", KEY_SCORE, "timestamp_utc"], ascending=[True, True, False])
-        ok = ok.drop_duplicates(subset=["team"], keep="first")
-    ok = ok.sort_values(KEY_SCORE, kind="stable")
-    ok.insert(0, "rank", range(1, len(ok) + 1))
-    ok["ahead_of_next"] = _separation(ok)
+        comparable = _best_per_team(comparable)
+        apart = _best_per_team(apart[~apart[KEY_TEAM].isin(comparable[KEY_TEAM])])
+    comparable = comparable.sort_values(KEY_SCORE, kind="stable")
+    comparable.insert(0, "rank", range(1, len(comparable) + 1))
+    comparable["ahead_of_next"] = _separation(comparable)
+    apart = apart.sort_values(KEY_SCORE, kind="stable")
+    apart.insert(0, "rank", "-")
     failed_only = table[~table[KEY_TEAM].isin(ok[KEY_TEAM])]
     failed_only = (
         failed_only.sort_values("timestamp_utc").drop_duplicates("team", keep="last").copy()
     )
     failed_only.insert(0, "rank", "-")
-    board = pd.concat([f for f in (ok, failed_only) if not f.empty], ignore_index=True)
+    parts = [f for f in (comparable, apart, failed_only) if not f.empty]
+    board = pd.concat(parts, ignore_index=True) if parts else comparable
     columns = [c for c in BOARD_COLUMNS if c in board.columns]
+    if not apart.empty:
+        columns.append(REASON)
     if not failed_only.empty:
         columns.append("error")
     return board[columns] if not board.empty else pd.DataFrame(columns=columns)
@@ -173,7 +188,9 @@ def _separation(ok: pd.DataFrame) -> list[str]:
     return out
 
 
-_TEXT_COLUMNS = frozenset({"rank", "team", "run_id", "status", "error", "ahead_of_next"})
+_TEXT_COLUMNS = frozenset(
+    {"rank", "team", "run_id", "status", "error", "ahead_of_next", "not_ranked_because"}
+)
 
 
 def _decimals(column: str) -> int:

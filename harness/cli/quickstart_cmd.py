@@ -43,8 +43,9 @@ def quickstart(
         f"\ntrained {team} for {trained['epochs_done']} epoch(s) at {trained['images_per_s']:.0f} images/s "
         f"on {trained['device']}\nsample grid: {trained['grid']}\n"
     )
-    board = outcome["board"]
-    typer.echo(board.to_string(index=False))
+    from harness.board.terminal import render
+
+    typer.echo(render(outcome["board"]))
     typer.echo(
         f"\nresults: {outcome['board_path']} (score = FID(with_mask) + FID(without_mask), lower wins)"
     )

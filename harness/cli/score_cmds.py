@@ -67,10 +67,14 @@ def score(
         run_id=run,
         on_row=lambda row: board.append_rows([row], leaderboard),
     )
+    if not all_teams and not rows:
+        raise HarnessError(next(iter(scorer.not_trained.values())))
     import pandas as pd
 
+    from harness.board.terminal import render
+
     table = board.ranked(pd.DataFrame(rows), all_runs=True)
-    emit(rows, as_json, table.to_string(index=False))
+    emit(rows, as_json, render(table))
     if not all_teams and rows[0]["status"] != "ok":
         raise typer.Exit(1)
 
@@ -155,6 +159,7 @@ def leaderboard_cmd(
 ) -> None:
     """The ranked board (each team's best run); lower score wins."""
     from harness.board import leaderboard as board
+    from harness.board.terminal import render
 
     if html is not None:
         from harness.board.site import write_site
@@ -175,8 +180,4 @@ def leaderboard_cmd(
 
         atomic.write_text(markdown, board.to_markdown(table) + "\n")
         err(f"wrote {markdown}")
-    emit(
-        table.to_dict(orient="records"),
-        as_json,
-        table.to_string(index=False) if len(table) else "no rows yet",
-    )
+    emit(table.to_dict(orient="records"), as_json, render(table))

@@ -101,11 +101,26 @@ def train(
         trial_params=trial_params,
     )
     text = (
-        f"{team}: run {result['run_id']} trained to epoch {result['epochs_done']} "
-        f"(step {result['steps_done']}, {result['images_per_s']:.0f} images/s on {result['device']})\n"
+        f"{team}: run {result['run_id']} {_how_far(result)} "
+        f"({result['images_per_s']:.0f} images/s on {result['device']})\n"
         f"  checkpoint {result['checkpoint']}\n  grid       {result['grid']}"
     )
     emit(result, as_json, text)
+
+
+def _how_far(result: dict[str, Any]) -> str:
+    """Where training ended: every epoch, or where ``--max-steps`` cut it short."""
+    steps, done = result["steps_done"], result["epochs_done"]
+    epochs = result.get("epochs", done)
+    if result.get("status") != "max_steps":
+        return f"trained to epoch {done} of {epochs} (step {steps})"
+    batch, per_epoch = result.get("batch_in_epoch", 0), result.get("batches_per_epoch")
+    where = (
+        f"after epoch {done} of {epochs}"
+        if not batch
+        else f"{batch} of {per_epoch} batches into epoch {done + 1} of {epochs}"
+    )
+    return f"stopped at --max-steps {steps}, {where}; not complete"
 
 
 def sample(

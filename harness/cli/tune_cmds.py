@@ -14,6 +14,8 @@ from harness.cli._common import (
     TeamArg,
     TuneDirOpt,
     emit,
+    err,
+    parse_sets,
 )
 
 
@@ -38,6 +40,18 @@ def tune(
     dims: Annotated[
         int, typer.Option(help="Inception feature dims for the validation FID.")
     ] = 2048,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Batch size of every trial (default: the team's).")
+    ] = None,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Stop each trial's training after this many D steps.")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Fix a setting or hparam for every trial: --set g_width=32 (repeatable)."
+        ),
+    ] = None,
     seed: int = 0,
     data: DataOpt = None,
     device: DeviceOpt = "auto",
@@ -65,11 +79,16 @@ def tune(
         dims=dims,
         seed=seed,
         device=device,
+        batch_size=batch_size,
+        max_steps=max_steps,
+        overrides=parse_sets(param or []),
     )
     if report_only:
         result = report(team, tune_root=tune_dir, study=study, storage=storage, plots=True)
     else:
-        result = tune_team(team, data_root=data_root(data), tune_root=tune_dir, settings=settings)
+        result = tune_team(
+            team, data_root=data_root(data), tune_root=tune_dir, settings=settings, say=err
+        )
     counts = ", ".join(f"{v} {k}" for k, v in result["counts"].items() if v)
     lines = [f"study {result['study']} ({result['storage']}): {counts}"]
     for row in result["best"][:5]:

@@ -9,7 +9,9 @@ as the ceiling to read those shares against.
 
 The classifier is cached like the real statistics, keyed by the train split's fingerprint, the
 size, the resizer, the recipe and the seed, so every team in a competition is judged by the
-same network.
+same network. Its training is deterministic for a given key: fixed threads, deterministic
+algorithms, a private seeded stream (:mod:`.deterministic`); what could still change its low
+bits (torch version, CPU instruction set or GPU) is part of the key.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from harness.classes import CLASS_NAMES, NUM_CLASSES
 from harness.data import cache as data_cache
 from harness.data.resize import RESIZER
 from harness.paths import cache_root
+from harness.scoring.deterministic import deterministic_training, numerics_key
 
 
 @dataclass(frozen=True)
@@ -87,31 +90,53 @@ def predict(
 
 
 def train_classifier(
-    train_images: np.ndarray, train_labels: np.ndarray, recipe: Recipe, device: torch.device
+    train_images: np.ndarray,
+    train_labels: np.ndarray,
+    recipe: Recipe,
+    device: torch.device,
+    progress: bool = False,
 ) -> nn.Module:
-    """Train the classifier on (flipped) training images; deterministic for a given seed."""
-    torch.manual_seed(recipe.seed)
+    """Train the classifier on (flipped) training images.
+
+    The same images, recipe and :func:`~harness.scoring.deterministic.numerics_key` give the
+    same weights, bit for bit, whatever thread count or random state the caller left behind
+    (:func:`~harness.scoring.deterministic.deterministic_training`). ``progress`` shows a bar
+    on stderr.
+    """
+    from tqdm import tqdm
+
     rng = np.random.default_rng(recipe.seed)
-    model = MaskClassifier(recipe.width).to(device).to(memory_format=torch.channels_last)
-    optimiser = torch.optim.Adam(model.parameters(), lr=recipe.lr)
-    steps = recipe.epochs * (len(train_images) // recipe.batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=recipe.lr, total_steps=max(1, steps)
-    )
+    per_epoch = len(train_images) // recipe.batch_size
     labels = torch.from_numpy(np.asarray(train_labels))
-    model.train()
-    for _ in range(recipe.epochs):
-        order = rng.permutation(len(train_images))
-        for start in range(0, len(order) - recipe.batch_size + 1, recipe.batch_size):
-            idx = np.sort(order[start : start + recipe.batch_size])
-            batch = np.asarray(train_images[idx])
-            flip = rng.random(len(idx)) < 0.5
-            batch[flip] = batch[flip, :, ::-1]
-            loss = F.cross_entropy(model(_to_input(batch, device)), labels[idx].to(device))
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            schedule.step()
+    with deterministic_training(device, recipe.seed):
+        model = MaskClassifier(recipe.width).to(device).to(memory_format=torch.channels_last)
+        optimiser = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimiser, max_lr=recipe.lr, total_steps=max(1, recipe.epochs * per_epoch)
+        )
+        model.train()
+        bar = tqdm(
+            total=recipe.epochs * per_epoch,
+            desc="training the mask classifier",
+            unit="step",
+            file=sys.stderr,
+            disable=not progress,
+            mininterval=1.0 if sys.stderr.isatty() else 30.0,
+        )
+        with bar:
+            for _ in range(recipe.epochs):
+                order = rng.permutation(len(train_images))
+                for start in range(0, per_epoch * recipe.batch_size, recipe.batch_size):
+                    idx = np.sort(order[start : start + recipe.batch_size])
+                    batch = np.asarray(train_images[idx])
+                    flip = rng.random(len(idx)) < 0.5
+                    batch[flip] = batch[flip, :, ::-1]
+                    loss = F.cross_entropy(model(_to_input(batch, device)), labels[idx].to(device))
+                    optimiser.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimiser.step()
+                    schedule.step()
+                    bar.update(1)
     return model.eval()
 
 
@@ -139,6 +164,7 @@ def load_or_train(
         "size": size,
         "resizer": RESIZER,
         **asdict(recipe),
+        "numerics": numerics_key(device),
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
     path = cache_root() / "classifiers" / f"{digest}.pt"
@@ -156,7 +182,7 @@ def load_or_train(
     if say:
         say(f"training the mask classifier on the train split at {size}px (once per dataset) ...")
     train = data_cache.cached_split(root, "train", size)
-    model = train_classifier(train.images, train.labels, recipe, device)
+    model = train_classifier(train.images, train.labels, recipe, device, progress=say is not None)
     test = data_cache.cached_split(root, "test", size)
     predicted = predict(model, np.asarray(test.images), device)
     per_class = tuple(float((predicted[test.labels == c] == c).mean()) for c in range(NUM_CLASSES))

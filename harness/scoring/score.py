@@ -7,7 +7,8 @@ FID (all samples against all test reals) and optionally a bootstrap interval of 
 score. Score = FID(with_mask) + FID(without_mask); lower wins.
 
 ``score_teams`` never lets one team stop the others: any failure, the harness's own bugs
-included, becomes a ``failed`` row with a one-line error, and the next team is scored.
+included, becomes a ``failed`` row with a one-line error, and the next team is scored. A team
+with no trained run yet is not a failure: it is reported and gets no row.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from harness.classes import CLASS_NAMES, NUM_CLASSES
-from harness.errors import HarnessError
+from harness.errors import HarnessError, NotTrainedError
 from harness.sandbox.runner import Limits
 from harness.training import runs
 
@@ -99,6 +100,7 @@ class Scorer:
         self.say = say
         self.label_judge = label_judge
         self._extractor: Any = None
+        self.not_trained: dict[str, str] = {}
 
     @property
     def extractor(self) -> Any:
@@ -195,7 +197,11 @@ class Scorer:
         if s.bootstrap:
             self.say(f"{team}: bootstrap interval ({s.bootstrap} replicates) ...")
             replicates = fidlib.bootstrap_score(
-                fakes, [r.stats for r in references], replicates=s.bootstrap, seed=s.seed
+                fakes,
+                [r.stats for r in references],
+                replicates=s.bootstrap,
+                seed=s.seed,
+                progress=f"{team} bootstrap",
             )
             row["score_ci_low"], row["score_ci_high"] = fidlib.centred_interval(
                 row["score"], replicates
@@ -237,7 +243,8 @@ class Scorer:
         """Score each team in turn; a failure becomes that team's ``failed`` row.
 
         ``on_row`` receives each row as soon as it exists (the CLI appends it to the board
-        then), so that a run of ``--all`` killed at the fifth team keeps the first four.
+        then), so that a run of ``--all`` killed at the fifth team keeps the first four. A team
+        that has no trained run gets no row; it is named in :attr:`not_trained` with the reason.
         """
         rows = []
         for team_dir in team_dirs:
@@ -245,6 +252,10 @@ class Scorer:
             try:
                 row = self.score_team(team_dir, run_id)
                 self.say(f"{team}: score {row['score']:.2f}")
+            except NotTrainedError as exc:
+                self.not_trained[team] = str(exc)
+                self.say(f"{team}: not trained yet, so not scored (no row written): {exc}")
+                continue
             except HarnessError as exc:
                 row = self.failed_row(team, str(exc), run_id)
                 self.say(f"{team}: failed: {exc}")

@@ -122,12 +122,19 @@ def resolve_loss(loss: Any, gp_weight: float, hparams: Mapping[str, Any] | None 
     )
 
 
-def describe_loss(loss: Any) -> str:
-    """A short name for a spec's loss, for records: the built-in name or the hook's class."""
+def describe_loss(loss: Any, hook: LossHook | None = None) -> str:
+    """A short name for a spec's loss, for records: the built-in name or the hook's class.
+
+    A factory ``loss(hparams)`` is named by the class of the hook it built (``hook``), e.g.
+    ``InfoGANLoss (built by spec.loss(hparams))``: its own name says nothing.
+    """
     if isinstance(loss, str):
         return loss
     if callable(loss) and not isinstance(loss, LossHook):
-        return f"{getattr(loss, '__name__', 'loss')}(hparams)"
+        name = getattr(loss, "__name__", "loss")
+        if hook is None:
+            return f"{name}(hparams)"
+        return f"{type(hook).__name__} (built by spec.{name}(hparams))"
     return type(loss).__name__
 
 

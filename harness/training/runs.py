@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import atomic
-from harness.errors import HarnessError, RunNotFoundError
+from harness.errors import HarnessError, NotTrainedError, RunNotFoundError
 
 TEAM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 CONFIG = "config.json"
@@ -65,7 +65,8 @@ def find_run(runs_root: Path, team: str, run_id: str | None = None) -> Path:
     """The named run, or the latest one that has a checkpoint.
 
     Raises:
-        RunNotFoundError: no such run, or the team has no trained run; says how to make one.
+        RunNotFoundError: no such run.
+        NotTrainedError: the team has no trained run; says how to make one.
     """
     runs = list_runs(runs_root, team)
     if run_id:
@@ -78,7 +79,7 @@ def find_run(runs_root: Path, team: str, run_id: str | None = None) -> Path:
         )
     trained = [r for r in runs if latest_checkpoint(r, missing_ok=True) is not None]
     if not trained:
-        raise RunNotFoundError(
+        raise NotTrainedError(
             f"team {team} has no trained run under {runs_root}; run `harness train submissions/{team}`"
         )
     return trained[-1]

@@ -21,6 +21,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.training import runs
+from harness.training.trial_params import space_overrides
 
 GRID_COLUMNS = 8
 RESUMABLE_CHANGES = ("epochs", "max_steps", "checkpoint_every", "num_workers")
@@ -35,20 +36,6 @@ def _truncate_metrics(path: Path, step: int) -> None:
         if line.strip() and json.loads(line).get("step", 0) <= step:
             kept.append(line)
     path.write_text("".join(line + "\n" for line in kept))
-
-
-def space_overrides(spec: Any, trial_params: dict[str, Any] | None) -> dict[str, Any]:
-    """Overrides from raw Optuna parameters: the team's search space on a fixed trial.
-
-    A spec whose search space is empty is tuned over the harness's default space, whose
-    parameter names are TrainConfig fields: those are used as they are.
-    """
-    if not trial_params:
-        return {}
-    import optuna
-
-    space = spec.search_space(optuna.trial.FixedTrial(trial_params))
-    return dict(space) if space else dict(trial_params)
 
 
 def ema_with_warmup(decay: float) -> Any:
@@ -322,7 +309,7 @@ class Trainer:
         elapsed = time.monotonic() - started
         images = (self.step - start_step) * self.cfg.batch_size
         self.config.update(
-            status="complete" if self.finished() else "stopped",
+            status=self._end_status(),
             epochs_done=self.epoch,
             steps_done=self.step,
             finished=runs.utc_now(),
@@ -331,7 +318,12 @@ class Trainer:
         return {
             "run_dir": str(self.run_dir),
             "run_id": self.run_dir.name,
+            "status": self.config["status"],
+            "epochs": self.cfg.epochs,
+            "max_steps": self.cfg.max_steps,
             "epochs_done": self.epoch,
+            "batch_in_epoch": self.batch,
+            "batches_per_epoch": self.per_epoch,
             "steps_done": self.step,
             "images_per_s": images / elapsed if elapsed > 0 and images else 0.0,
             "checkpoint": str(runs.latest_checkpoint(self.run_dir, missing_ok=True)),
@@ -339,6 +331,12 @@ class Trainer:
             "device": self.config["device"],
             **self._peak_memory(),
         }
+
+    def _end_status(self) -> str:
+        """``complete`` only when every epoch ran; a run cut short by ``max_steps`` says so."""
+        if self.epoch >= self.cfg.epochs:
+            return "complete"
+        return "max_steps" if self.finished() else "stopped"
 
     def _peak_memory(self) -> dict[str, float]:
         """Peak resident memory of this process and, on a GPU, peak allocated GPU memory (MiB)."""
@@ -495,7 +493,7 @@ class Trainer:
     def _loss_name(self) -> str:
         from harness.training import losses
 
-        return losses.describe_loss(self.spec.loss)
+        return losses.describe_loss(self.spec.loss, self.hook)
 
     def _device_name(self) -> str:
         from harness import device

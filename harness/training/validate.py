@@ -125,7 +125,7 @@ def validate_spec(team_dir: Path) -> dict[str, Any]:
         "name": spec.name,
         "latent_dim": spec.latent_dim,
         "image_size": spec.image_size,
-        "loss": losses.describe_loss(spec.loss),
+        "loss": losses.describe_loss(spec.loss, hook),
         "generator_params": sum(p.numel() for p in g.parameters()),
         "discriminator_params": sum(p.numel() for p in d.parameters()),
         "search_space": sorted(space),

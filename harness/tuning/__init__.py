@@ -12,6 +12,9 @@ from harness._lazy import lazy_exports
 _EXPORTS = {
     "TuneSettings": "tune",
     "tune_team": "tune",
+    "open_study": "tune",
+    "make_sampler": "sampler",
+    "sampler_seed": "sampler",
     "open_storage": "storage",
     "study_dir": "storage",
     "report": "report",

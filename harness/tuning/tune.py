@@ -14,11 +14,15 @@ split is never read: tuning on it would overfit the leaderboard.
   default) stops poor trials early.
 - Storage: SQLite under the study folder by default; Optuna's journal file with ``--workers``;
   any RDB URL (PostgreSQL) for workers on several machines. Re-running the same command
-  continues the study up to ``--trials`` finished trials. With RDB storages a heartbeat marks a
+  continues the study up to ``--trials`` finished trials, with a sampler seeded so that it
+  continues the sequence rather than replaying it (:mod:`.sampler`). With RDB storages a heartbeat marks a
   killed worker's trial failed and Optuna retries it; the journal backend has no heartbeat, so
   a worker starting up fails and re-enqueues running trials whose process on this host is gone.
 - After every finished trial the best parameters are written to ``best.json`` beside the
   study; ``harness train <team> --params best`` trains with them.
+- The terminal shows each trial's number and parameters, its validation scores and how it
+  ended, in one line each; Optuna's own log, tracebacks of failed trials included, goes to
+  ``tune.log`` in the study folder (:mod:`.console`).
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ import math
 import os
 import socket
 import sys
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +48,9 @@ from optuna.trial import TrialState
 
 from harness.errors import HarnessError
 from harness.training import runs
+from harness.tuning.console import LOG_NAME, format_params, optuna_log_to_file
 from harness.tuning.report import DEFAULT_TUNE_ROOT, report, write_best
+from harness.tuning.sampler import make_sampler
 from harness.tuning.storage import open_storage, recover_orphaned_trials, study_dir
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -74,6 +81,9 @@ class TuneSettings:
         device: training and Inception device.
         trial_timeout_s: time limit of each training child (None: no limit).
         memory_gib: memory limit of each training child (None: no limit).
+        batch_size: training batch size of every trial (None: the team's).
+        max_steps: stop each trial's training after this many D steps (None: no limit).
+        overrides: other TrainConfig fields or hparams fixed for every trial (``--set``).
     """
 
     trials: int = 20
@@ -90,6 +100,28 @@ class TuneSettings:
     device: str = "auto"
     trial_timeout_s: float | None = None
     memory_gib: float | None = None
+    batch_size: int | None = None
+    max_steps: int | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def train_overrides(self, epochs: int) -> dict[str, Any]:
+        """The overrides of one training stage of a trial: the fixed knobs and ``epochs``."""
+        fixed: dict[str, Any] = dict(self.overrides)
+        if self.batch_size is not None:
+            fixed["batch_size"] = self.batch_size
+        if self.max_steps is not None:
+            fixed["max_steps"] = self.max_steps
+        return {**fixed, "epochs": epochs}
+
+
+# The settings a study pins on its first run, so that its trials stay comparable; a study
+# pinned before a knob existed ran with the knob's default.
+BUDGET_KEYS = ("epochs", "report_every", "n_val", "dims", "seed", "batch_size", "max_steps")
+BUDGET_DEFAULTS: dict[str, Any] = {"batch_size": None, "max_steps": None, "overrides": {}}
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def make_pruner(name: str) -> optuna.pruners.BasePruner:
@@ -172,10 +204,22 @@ class Objective:
         return total
 
     def __call__(self, trial: optuna.Trial) -> float:
-        from harness.training.train import train_team
-
         params = {name: suggest(trial, name, dist) for name, dist in self.distributions.items()}
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        _say(f"trial {trial.number}: {format_params(params)}")
+        try:
+            value = self._train_and_score(trial, params)
+        except HarnessError as exc:
+            # Optuna logs the traceback to tune.log; the terminal gets one line.
+            trial.set_user_attr("error", str(exc))
+            _say(f"trial {trial.number}: failed: {exc} (traceback: {self.folder / LOG_NAME})")
+            raise
+        _say(f"trial {trial.number}: finished: validation FID sum {value:.2f}")
+        return value
+
+    def _train_and_score(self, trial: optuna.Trial, params: dict[str, Any]) -> float:
+        from harness.training.train import train_team
+
         source = {"study": self.study_name, "trial": trial.number}
         s = self.settings
         stages = sorted({*range(s.report_every, s.epochs + 1, s.report_every), s.epochs})
@@ -186,7 +230,7 @@ class Objective:
                 self.team_dir,
                 data_root=self.data_root,
                 runs_root=self.folder / "runs",
-                overrides={"epochs": epoch},
+                overrides=s.train_overrides(epoch),
                 device=s.device,
                 resume=run_id,
                 timeout_s=s.trial_timeout_s,
@@ -199,28 +243,26 @@ class Objective:
             run_id = result["run_id"]
             trial.set_user_attr("run_id", run_id)
             value = self.validation_score(run_id)
-            print(
-                f"trial {trial.number}: epoch {epoch}: validation FID sum {value:.2f}",
-                file=sys.stderr,
-            )
+            _say(f"trial {trial.number}: epoch {epoch}: validation FID sum {value:.2f}")
             trial.report(value, step=epoch)
             if trial.should_prune():
+                _say(f"trial {trial.number}: pruned after epoch {epoch} by the {s.pruner} pruner")
                 raise optuna.TrialPruned(f"validation FID sum {value:.2f} at epoch {epoch}")
         return value
 
 
 def _study_settings(study: optuna.Study, settings: TuneSettings) -> TuneSettings:
     """Pin the budget on first use; later runs must match it (or results are not comparable)."""
-    fixed = {
-        k: v
-        for k, v in asdict(settings).items()
-        if k in ("epochs", "report_every", "n_val", "dims", "seed")
-    }
+    fixed = {k: v for k, v in asdict(settings).items() if k in (*BUDGET_KEYS, "overrides")}
     stored = study.user_attrs.get("budget")
     if stored is None:
         study.set_user_attr("budget", fixed)
         return settings
-    changed = {k: (stored[k], fixed[k]) for k in fixed if stored.get(k) != fixed[k]}
+    changed = {
+        k: (stored.get(k, BUDGET_DEFAULTS.get(k)), fixed[k])
+        for k in fixed
+        if stored.get(k, BUDGET_DEFAULTS.get(k)) != fixed[k]
+    }
     if changed:
         what = ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changed.items())
         raise HarnessError(
@@ -230,14 +272,14 @@ def _study_settings(study: optuna.Study, settings: TuneSettings) -> TuneSettings
     return settings
 
 
-def run_worker(
-    team_dir: Path,
-    data_root: Path,
-    tune_root: Path,
-    settings: TuneSettings,
-    summary: dict[str, Any],
-) -> None:
-    """One worker: open the study and run trials until the study has enough of them."""
+def open_study(
+    team_dir: Path, tune_root: Path, settings: TuneSettings, worker: int = 0
+) -> tuple[optuna.Study, Path, str]:
+    """Create or load the study, check its pinned budget, and give it this worker's sampler.
+
+    Returns:
+        The study, its folder and a description of its storage.
+    """
     team = runs.team_name(team_dir)
     name = settings.study or team
     folder = study_dir(tune_root, team, name)
@@ -246,26 +288,57 @@ def run_worker(
         storage=storage,
         study_name=name,
         direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=_sampler_seed(settings)),
         pruner=make_pruner(settings.pruner),
         load_if_exists=True,
     )
-    settings = _study_settings(study, settings)
+    _study_settings(study, settings)
+    study.sampler = make_sampler(study, settings.seed, worker)
+    return study, folder, desc
+
+
+def finished_trials(study: optuna.Study) -> int:
+    """Trials that count towards ``--trials``: complete, pruned or failed."""
+    return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+
+def run_worker(
+    team_dir: Path,
+    data_root: Path,
+    tune_root: Path,
+    settings: TuneSettings,
+    summary: dict[str, Any],
+    worker: int = 0,
+) -> None:
+    """One worker: open the study and run trials until the study has enough of them."""
+    team = runs.team_name(team_dir)
+    with optuna_log_to_file(study_dir(tune_root, team, settings.study or team)):
+        _run_worker(team_dir, data_root, tune_root, settings, summary, worker)
+
+
+def _run_worker(
+    team_dir: Path,
+    data_root: Path,
+    tune_root: Path,
+    settings: TuneSettings,
+    summary: dict[str, Any],
+    worker: int,
+) -> None:
+    study, folder, desc = open_study(team_dir, tune_root, settings, worker)
+    name = study.study_name
     if desc.startswith("journal:"):
         for number in recover_orphaned_trials(study, folder):
             print(f"trial {number}: its worker died; failed it and queued a retry", file=sys.stderr)
-    distributions = {k: json_to_distribution(v) for k, v in summary["search_distributions"].items()}
+    distributions, _ = search_space(summary, settings)
     objective = Objective(
         team_dir,
         data_root,
         folder,
         settings,
-        distributions or DEFAULT_SPACE,
+        distributions,
         int(summary["image_size"]),
         name,
     )
-    done = len(study.get_trials(deepcopy=False, states=FINISHED))
-    if done >= settings.trials:
+    if finished_trials(study) >= settings.trials:
         return
 
     def save_best(study: optuna.Study, _: Any) -> None:
@@ -280,12 +353,6 @@ def run_worker(
     )
 
 
-def _sampler_seed(settings: TuneSettings) -> int:
-    """The TPE seed: the study's seed, made distinct per process when several workers run,
-    so that they do not all propose the same first parameters."""
-    return settings.seed if settings.workers == 1 else settings.seed * 100_003 + os.getpid()
-
-
 def _worker_entry(args: dict[str, Any]) -> None:
     os.environ["HARNESS_THREADS"] = str(args["threads"])
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -295,13 +362,23 @@ def _worker_entry(args: dict[str, Any]) -> None:
         Path(args["tune_root"]),
         args["settings"],
         args["summary"],
+        args["worker"],
     )
 
 
 def tune_team(
-    team_dir: Path, *, data_root: Path, tune_root: Path = DEFAULT_TUNE_ROOT, settings: TuneSettings
+    team_dir: Path,
+    *,
+    data_root: Path,
+    tune_root: Path = DEFAULT_TUNE_ROOT,
+    settings: TuneSettings,
+    say: Callable[[str], None] = _say,
 ) -> dict[str, Any]:
-    """Run (or continue) a search and return its report; see the module docstring."""
+    """Run (or continue) a search and return its report; see the module docstring.
+
+    A study that already has ``settings.trials`` finished trials runs nothing: ``say`` gets
+    one line with its count and how to ask for more.
+    """
     from harness import data
     from harness.device import cpu_threads
     from harness.training.train import validate_team
@@ -315,9 +392,26 @@ def tune_team(
         raise HarnessError("--trials, --workers, --epochs and --report-every must be at least 1")
     make_pruner(settings.pruner)
     data.list_split(data_root, "train")  # a wrong data folder fails here, before any worker
+    _check_overrides(settings)
     team = runs.team_name(team_dir)
     settings = replace(settings, study=settings.study or team)
+    with optuna_log_to_file(study_dir(tune_root, team, settings.study)):
+        study, _, _ = open_study(team_dir, tune_root, settings)
+        done = finished_trials(study)
+    if done >= settings.trials:
+        say(
+            f"study {settings.study} already has {done} finished trials (--trials "
+            f"{settings.trials}); nothing to run. Ask for more with --trials N above {done}, "
+            f"e.g. --trials {done + 5} for five more"
+        )
+        return report(team_dir, tune_root=tune_root, study=settings.study, storage=settings.storage)
     summary = validate_team(team_dir, data_root)
+    _, pinned = search_space(summary, settings)
+    if pinned:
+        say(
+            f"fixed for every trial, so not searched: {format_params(pinned)} "
+            "(the team's search space has them)"
+        )
     if settings.workers == 1:
         run_worker(Path(team_dir), Path(data_root), Path(tune_root), settings, summary)
     else:
@@ -334,7 +428,8 @@ def tune_team(
             "threads": threads,
         }
         procs = [
-            context.Process(target=_worker_entry, args=(args,)) for _ in range(settings.workers)
+            context.Process(target=_worker_entry, args=({**args, "worker": i},))
+            for i in range(settings.workers)
         ]
         for proc in procs:
             proc.start()
@@ -351,3 +446,36 @@ def tune_team(
                 f"{len(failed)} tuning worker(s) exited with codes {failed}; see the log above"
             )
     return report(team_dir, tune_root=tune_root, study=settings.study, storage=settings.storage)
+
+
+def _check_overrides(settings: TuneSettings) -> None:
+    """Knobs fixed for every trial must be sane and must not take over the search's own."""
+    for flag, value in (("--batch-size", settings.batch_size), ("--max-steps", settings.max_steps)):
+        if value is not None and value < 1:
+            raise HarnessError(f"{flag} must be at least 1, got {value}")
+    for key, flag in (
+        ("epochs", "--epochs"),
+        ("batch_size", "--batch-size"),
+        ("max_steps", "--max-steps"),
+    ):
+        if key in settings.overrides:
+            raise HarnessError(f"--set {key}=... is set by {flag} when tuning; use {flag}")
+
+
+def search_space(
+    summary: dict[str, Any], settings: TuneSettings
+) -> tuple[dict[str, BaseDistribution], dict[str, Any]]:
+    """The distributions Optuna samples, and the searched parameters that the user fixed.
+
+    A parameter of the team's space that ``--set`` or ``--batch-size`` fixes (team2 searches
+    ``batch_size`` over 64 and 128, too large for a small dataset) becomes a one-value
+    distribution: the trials all get the fixed value, the trial's parameters (and so
+    ``best.json`` and ``train --params best``) still hold it, and nothing is sampled for it.
+    """
+    space = {k: json_to_distribution(v) for k, v in summary["search_distributions"].items()}
+    space = space or dict(DEFAULT_SPACE)
+    fixed = {k: v for k, v in settings.train_overrides(settings.epochs).items() if k != "epochs"}
+    pinned = {k: fixed[k] for k in space if k in fixed}
+    for key, value in pinned.items():
+        space[key] = CategoricalDistribution([value])
+    return space, pinned

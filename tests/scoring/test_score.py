@@ -154,13 +154,16 @@ def test_score_all_scores_good_teams_and_records_failures(
     finally:
         score_module.ScoreSettings = original  # type: ignore[assignment]
     assert info.value.code == 0
-    rows = {r["team"]: r for r in json.loads(capsys.readouterr().out)}
-    assert set(rows) == {"tiny", "broken", "untrained"}
+    out, err = capsys.readouterr()
+    rows = {r["team"]: r for r in json.loads(out)}
+    # A team with no run yet is not a failed team: it is reported and gets no row.
+    assert set(rows) == {"tiny", "broken"}
+    assert "untrained: not trained yet, so not scored (no row written)" in err
+    assert "harness train submissions/untrained" in err
     assert (
         rows["broken"]["status"] == "failed"
         and "No module named 'not_a_module'" in rows["broken"]["error"]
     )
-    assert rows["untrained"]["status"] == "failed" and "harness train" in rows["untrained"]["error"]
     good = rows["tiny"]
     assert good["status"] == "ok"
     assert good["score"] == pytest.approx(good["fid_with_mask"] + good["fid_without_mask"])
@@ -173,7 +176,7 @@ def test_score_all_scores_good_teams_and_records_failures(
     assert good["weights_sha256"] == fid_weights.sha256 and good["demo_data"] is True
     assert 0 <= good["label_fidelity_with_mask"] <= 1 and 0 <= good["classifier_test_accuracy"] <= 1
     table = leaderboard.read(board_path)
-    assert len(table) == 3 and list(table.columns[:5]) == [
+    assert len(table) == 2 and list(table.columns[:5]) == [
         "timestamp_utc",
         "team",
         "run_id",
@@ -182,7 +185,7 @@ def test_score_all_scores_good_teams_and_records_failures(
     ]
     board = leaderboard.ranked(table)
     assert board.iloc[0]["team"] == "tiny" and board.iloc[0]["rank"] == 1
-    assert set(board["team"]) == {"tiny", "broken", "untrained"}
+    assert set(board["team"]) == {"tiny", "broken"}
 
 
 def test_row_numbers_are_reproduced_by_harness_fid(
@@ -285,6 +288,7 @@ def test_board_ranks_best_run_per_team_and_writes_markdown(tmp_path: Path, capsy
             "run_id": "r1",
             "status": "ok",
             "score": 50.0,
+            "n_fake_with_mask": 1000,
         },
         {
             "timestamp_utc": "2026-01-02T00:00:00",
@@ -301,6 +305,7 @@ def test_board_ranks_best_run_per_team_and_writes_markdown(tmp_path: Path, capsy
             "run_id": "r1",
             "status": "ok",
             "score": 45.0,
+            "n_fake_with_mask": 1000,
         },
         {
             "timestamp_utc": "2026-01-03T00:00:00",
@@ -384,12 +389,11 @@ def test_each_row_is_saved_before_the_next_team_is_scored(
     # `score --all` used to append every row at the end: killed at the last team, it lost all.
     board_path = tmp_path / "results.csv"
     scorer = Scorer(data_root=tiny_data, runs_root=tmp_path / "runs", say=lambda message: None)
-    real_score_team = scorer.score_team
 
     def killed_at_b(team_dir: Path, run_id: str | None = None) -> dict:
         if Path(team_dir).name == "b":
             raise KeyboardInterrupt  # as if the process were stopped while scoring team b
-        return real_score_team(team_dir, run_id)
+        raise TeamCodeError("a: the generator crashed")  # team a's failed row
 
     monkeypatch.setattr(scorer, "score_team", killed_at_b)
     with pytest.raises(KeyboardInterrupt):
@@ -398,4 +402,20 @@ def test_each_row_is_saved_before_the_next_team_is_scored(
             on_row=lambda row: leaderboard.append_rows([row], board_path),
         )
     saved = leaderboard.read(board_path)
-    assert list(saved["team"]) == ["a"] and saved["status"].iloc[0] == "failed"  # a has no run
+    assert list(saved["team"]) == ["a"] and saved["status"].iloc[0] == "failed"
+
+
+def test_an_untrained_team_is_reported_and_gets_no_row(
+    tiny_data: Path,
+    tiny_team: Path,
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    board_path = tmp_path / "results.csv"
+    args = ["score", str(tiny_team), "--data", str(tiny_data), "--runs", str(tmp_path / "runs")]
+    with pytest.raises(SystemExit) as info:
+        main([*args, "--leaderboard", str(board_path), "--no-labels"])
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("error: team tiny has no trained run")
+    assert not board_path.exists()

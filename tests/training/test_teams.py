@@ -24,6 +24,8 @@ def test_team_validates_and_takes_training_steps(
 ) -> None:
     summary = validate_spec(team)
     assert summary["image_size"] == 64 and summary["search_space"], summary
+    if team.name == "team4":  # its loss is a factory of hparams: named by what it builds
+        assert summary["loss"] == "InfoGANLoss (built by spec.loss(hparams))"
     result = train_team(  # validated just above, in this process: no validation child
         team,
         data_root=tiny_data,

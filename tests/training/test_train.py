@@ -52,6 +52,26 @@ def test_short_run_leaves_checkpoint_grid_metrics_and_curves(
     )
 
 
+def test_a_max_steps_run_says_where_it_stopped_and_is_not_complete(
+    tiny_team: Path, tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It used to report "trained to epoch 0" and `status: complete` after 3 of 6 batches.
+    from harness.cli import main
+
+    args = ["train", str(tiny_team), "--data", str(tiny_data), "--runs", str(tmp_path / "runs")]
+    with pytest.raises(SystemExit) as info:
+        main([*args, "--max-steps", "3", "--epochs", "2"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "stopped at --max-steps 3, 3 of 6 batches into epoch 1 of 2; not complete" in out
+    assert "trained to epoch 0" not in out
+    (run_dir,) = (tmp_path / "runs" / "tiny").iterdir()
+    assert runs.read_config(run_dir)["status"] == "max_steps"
+    with pytest.raises(SystemExit):
+        main([*args, "--resume", "latest", "--max-steps", "6", "--epochs", "2"])
+    assert "stopped at --max-steps 6, after epoch 1 of 2; not complete" in capsys.readouterr().out
+
+
 WGAN_VARIANT = {
     'loss = "bce"': 'loss = "wgan-gp"',
     "ema_decay=0.9)": 'ema_decay=0.9, n_critic=2, diffaugment="color,translation,cutout")',

@@ -28,6 +28,16 @@ def test_good_team_validates(tiny_team: Path, capsys: pytest.CaptureFixture[str]
     assert "ok: tiny, latent 8, 16px, loss bce" in out and "search space: lr_g, width" in out
 
 
+def test_a_loss_factory_is_named_by_the_hook_it_builds() -> None:
+    from harness.training.losses import BCELoss, describe_loss
+
+    def loss(hparams: dict[str, float]) -> BCELoss:
+        return BCELoss()
+
+    assert describe_loss(loss, loss({})) == "BCELoss (built by spec.loss(hparams))"
+    assert describe_loss("wgan-gp") == "wgan-gp" and describe_loss(BCELoss()) == "BCELoss"
+
+
 def test_example_team2_validates() -> None:
     summary = validate_team(Path("submissions/team2"))
     assert summary["image_size"] == 64 and summary["latent_dim"] == 100

@@ -103,6 +103,13 @@ def test_study_completes_resumes_reports_and_survives_a_failing_trial(
         team, data_root=no_test_data, tune_root=tune_root, settings=settings(trials=2)
     )
     assert first["counts"]["complete"] == 1 and first["counts"]["fail"] == 1, first["counts"]
+    # The failed trial is one line at the terminal; its traceback is in the study's tune.log.
+    err = capsys.readouterr().err
+    failed_line = next(line for line in err.splitlines() if line.startswith("trial 1: failed:"))
+    assert "crashed on purpose" in failed_line and "tune.log" in failed_line
+    assert "trial 1: lr_g=0.001, mode=crash" in err and "Traceback" not in err
+    log = (study_dir(tune_root, "tunable", "tunable") / "tune.log").read_text()
+    assert "Traceback" in log and "crashed on purpose" in log
     study = load(tune_root)
     failed = [t for t in study.trials if t.state == TrialState.FAIL]
     assert failed[0].params["mode"] == "crash"
@@ -246,3 +253,125 @@ def test_best_params_missing_is_one_clear_line(team: Path, tmp_path: Path, capsy
         main(["train", str(team), "--params", "best", "--tune-dir", str(tmp_path / "tune")])
     assert info.value.code == 1
     assert "no tuned parameters for tunable" in capsys.readouterr().err
+
+
+def _cheap_objective(trial: optuna.Trial) -> float:
+    from harness.tuning.tune import DEFAULT_SPACE, suggest
+
+    params = {name: suggest(trial, name, dist) for name, dist in DEFAULT_SPACE.items()}
+    return params["lr_g"] + params["lr_d"]
+
+
+def _param_sets(study: optuna.Study) -> list[tuple[object, ...]]:
+    return [tuple(sorted(t.params.items())) for t in study.trials]
+
+
+def test_a_resumed_study_continues_the_sequence_instead_of_replaying_it(
+    tmp_path: Path,
+) -> None:
+    # Each open_study is what a new `harness tune` process does; the sampler used to be
+    # seeded the same way every time, so trial 2 of a resumed study replayed trial 0.
+    from harness.tuning.tune import open_study
+
+    team = tmp_path / "tunable"
+    first, _, _ = open_study(team, tmp_path / "tune", settings(trials=2))
+    first.optimize(_cheap_objective, n_trials=2)
+    for _ in range(2):  # resumed twice, one trial each time
+        resumed, _, _ = open_study(team, tmp_path / "tune", settings(trials=4))
+        resumed.optimize(_cheap_objective, n_trials=1)
+    sets = _param_sets(load(tmp_path / "tune"))
+    assert len(sets) == 4 and len(set(sets)) == 4, sets
+
+
+def test_a_fresh_study_with_one_seed_is_reproducible_and_workers_differ(tmp_path: Path) -> None:
+    from harness.tuning.tune import open_study
+
+    team = tmp_path / "tunable"
+    studies = []
+    for root, worker in (("a", 0), ("b", 0), ("c", 1)):
+        study, _, _ = open_study(team, tmp_path / root, settings(trials=3), worker=worker)
+        study.optimize(_cheap_objective, n_trials=3)
+        studies.append(_param_sets(study))
+    assert studies[0] == studies[1], "the same seed on a fresh study proposes the same points"
+    assert not set(studies[0]) & set(studies[2]), "a second worker draws its own points"
+
+
+def test_knobs_reach_every_trial_and_a_finished_study_says_so(
+    team: Path,
+    no_test_data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fid_weights,  # type: ignore[no-untyped-def]
+) -> None:
+    tune_root = tmp_path / "tune"
+    enqueue(tune_root, {"lr_g": 1e-3, "mode": "ok"})
+    args = [
+        "tune",
+        str(team),
+        "--data",
+        str(no_test_data),
+        "--tune-dir",
+        str(tune_root),
+        "--trials",
+        "1",
+        "--epochs",
+        "1",
+        "--n-val",
+        "6",
+        "--dims",
+        "64",
+        "--device",
+        "cpu",
+        "--pruner",
+        "none",
+        "--batch-size",
+        "4",
+        "--max-steps",
+        "3",
+        "--set",
+        "width=16",
+    ]
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 0
+    err = capsys.readouterr().err
+    assert "trial 0: lr_g=0.001, mode=ok" in err and "trial 0: finished: validation FID" in err
+    run_dir = next((study_dir(tune_root, "tunable", "tunable") / "runs" / "tunable").iterdir())
+    config = runs.read_config(run_dir)
+    assert config["train_config"]["batch_size"] == 4 and config["train_config"]["max_steps"] == 3
+    assert config["hparams"]["width"] == 16 and config["steps_done"] == 3
+    # The same command again: the study is done, and one line says how to ask for more.
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 0
+    err = capsys.readouterr().err
+    assert "study tunable already has 1 finished trials" in err and "--trials 6" in err
+    assert len(load(tune_root).trials) == 1
+    # --set epochs would fight --epochs: refused in one line.
+    with pytest.raises(SystemExit) as info:
+        main([*args, "--set", "epochs=3", "--trials", "2", "--study", "other"])
+    assert info.value.code == 1
+    assert capsys.readouterr().err.startswith("error: --set epochs=... is set by --epochs")
+
+
+def test_a_fixed_knob_that_the_team_searches_is_taken_out_of_the_search() -> None:
+    # team2 searches batch_size over 64 and 128: a small dataset needs --batch-size 16.
+    from optuna.distributions import CategoricalDistribution, distribution_to_json
+
+    from harness.tuning.tune import DEFAULT_SPACE, search_space
+
+    summary = {
+        "search_distributions": {
+            "lr_g": distribution_to_json(DEFAULT_SPACE["lr_g"]),
+            "batch_size": distribution_to_json(CategoricalDistribution([64, 128])),
+        }
+    }
+    space, pinned = search_space(summary, settings(batch_size=16, overrides={"width": 8}))
+    assert pinned == {"batch_size": 16}
+    assert space["batch_size"] == CategoricalDistribution([16])
+    assert space["lr_g"] == DEFAULT_SPACE["lr_g"]
+    default, pinned = search_space({"search_distributions": {}}, settings(overrides={"lr_d": 1e-4}))
+    assert pinned == {"lr_d": 1e-4} and set(default) == {"lr_g", "lr_d", "beta1"}
+    study = optuna.create_study()
+    trial = study.ask(space)
+    assert trial.params["batch_size"] == 16, "the trial still records the fixed value"

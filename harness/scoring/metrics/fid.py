@@ -164,20 +164,40 @@ def centred_interval(
 
 
 def bootstrap_score(
-    fakes: Sequence[np.ndarray], references: Sequence[Statistics], *, replicates: int, seed: int = 0
+    fakes: Sequence[np.ndarray],
+    references: Sequence[Statistics],
+    *,
+    replicates: int,
+    seed: int = 0,
+    progress: str | None = None,
 ) -> np.ndarray:
     """Bootstrap replicates of a summed FID score, resampling each class's fakes with replacement.
 
     The real statistics stay fixed: every team is compared against the same reals, so the
-    interval describes how much a team's score moves with its own sampling.
+    interval describes how much a team's score moves with its own sampling. ``progress``, when
+    given, labels a progress bar on stderr (one step per replicate and class).
     """
+    import sys
+
+    from tqdm import tqdm
+
     rng = np.random.default_rng(seed)
     total = np.zeros(replicates)
-    for features, reference in zip(fakes, references, strict=True):
-        fast = FastFrechet(reference)
-        features = np.asarray(features, np.float64)
-        projected = fast.project(features)
-        for r in range(replicates):
-            idx = rng.integers(0, len(features), len(features))
-            total[r] += fast.distance(features[idx], projected[idx])
+    bar = tqdm(
+        total=replicates * len(fakes),
+        desc=progress or "bootstrap",
+        unit="replicate",
+        file=sys.stderr,
+        disable=progress is None,
+        mininterval=1.0 if sys.stderr.isatty() else 30.0,
+    )
+    with bar:
+        for features, reference in zip(fakes, references, strict=True):
+            fast = FastFrechet(reference)
+            features = np.asarray(features, np.float64)
+            projected = fast.project(features)
+            for r in range(replicates):
+                idx = rng.integers(0, len(features), len(features))
+                total[r] += fast.distance(features[idx], projected[idx])
+                bar.update(1)
     return total

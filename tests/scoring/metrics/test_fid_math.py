@@ -112,6 +112,18 @@ def test_bootstrap_interval_brackets_the_score() -> None:
     )
 
 
+def test_bootstrap_shows_a_progress_bar_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(4)
+    refs = [statistics(features(rng, 100, 8)), statistics(features(rng, 100, 8))]
+    fakes = [features(rng, 50, 8), features(rng, 50, 8)]
+    quiet = bootstrap_score(fakes, refs, replicates=7, seed=0)
+    assert capsys.readouterr().err == ""
+    shown = bootstrap_score(fakes, refs, replicates=7, seed=0, progress="team9 bootstrap")
+    err = capsys.readouterr().err
+    assert "team9 bootstrap" in err and "14/14" in err
+    assert np.array_equal(quiet, shown), "the bar changes nothing"
+
+
 def test_kid_is_near_zero_for_one_distribution_and_positive_otherwise() -> None:
     pool = np.abs(features(np.random.default_rng(5), 800, 32))
     same_a, same_b = pool[:400], pool[400:]
