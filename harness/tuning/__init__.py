@@ -2,8 +2,9 @@
 
 Takes in a team folder and the ``train`` split only: each trial trains through
 :mod:`harness.training` on the ``fit`` part and is scored with :mod:`harness.scoring`'s
-metrics against the ``val`` part, never ``test``. :mod:`.storage` opens SQLite, journal or RDB
-storages; :mod:`.report` writes ``best.json`` and plots; :mod:`.params` hands the best
+metrics against the ``val`` part, never ``test``. :mod:`.space` says what is sampled,
+:mod:`.budget` what every trial gets, :mod:`.sampler` seeds each worker; :mod:`.storage` opens
+SQLite, journal or RDB storages; :mod:`.report` writes ``best.json`` and plots; :mod:`.params` hands the best
 parameters back to ``harness train --params best``.
 """
 
@@ -15,6 +16,9 @@ _EXPORTS = {
     "open_study": "tune",
     "make_sampler": "sampler",
     "sampler_seed": "sampler",
+    "search_space": "space",
+    "DEFAULT_SPACE": "space",
+    "pin_budget": "budget",
     "open_storage": "storage",
     "study_dir": "storage",
     "report": "report",

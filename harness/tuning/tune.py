@@ -5,19 +5,18 @@ file name) with parameters sampled by Optuna in this process, and is scored by t
 per-class FID of its samples against the ``val`` part (the other 10%). The held-out ``test``
 split is never read: tuning on it would overfit the leaderboard.
 
-- The search space comes from the team's spec: a child records the distributions its
-  ``search_space`` asks for; Optuna samples raw values here, and the training child turns them
-  back into overrides with the spec's ``search_space`` on a fixed trial. (So spaces must be
-  static: the same parameters whatever the values.) A spec with an empty space is tuned over
-  :data:`DEFAULT_SPACE`.
+- The search space comes from the team's spec (:mod:`.space`); a spec with an empty space is
+  tuned over ``lr_g``, ``lr_d`` and ``beta1``. Knobs fixed for every trial (``--batch-size``,
+  ``--max-steps``, ``--set``) are part of the study's budget (:mod:`.budget`).
 - Intermediate values are reported every ``report_every`` epochs, so the pruner (median by
   default) stops poor trials early.
 - Storage: SQLite under the study folder by default; Optuna's journal file with ``--workers``;
   any RDB URL (PostgreSQL) for workers on several machines. Re-running the same command
   continues the study up to ``--trials`` finished trials, with a sampler seeded so that it
-  continues the sequence rather than replaying it (:mod:`.sampler`). With RDB storages a heartbeat marks a
-  killed worker's trial failed and Optuna retries it; the journal backend has no heartbeat, so
-  a worker starting up fails and re-enqueues running trials whose process on this host is gone.
+  continues the sequence rather than replaying it (:mod:`.sampler`). With RDB storages a
+  heartbeat marks a killed worker's trial failed and Optuna retries it; the journal backend has
+  no heartbeat, so a worker starting up fails and re-enqueues running trials whose process on
+  this host is gone.
 - After every finished trial the best parameters are written to ``best.json`` beside the
   study; ``harness train <team> --params best`` trains with them.
 - The terminal shows each trial's number and parameters, its validation scores and how it
@@ -37,28 +36,21 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.distributions import (
-    BaseDistribution,
-    CategoricalDistribution,
-    FloatDistribution,
-    IntDistribution,
-    json_to_distribution,
-)
+from optuna.distributions import BaseDistribution
 from optuna.trial import TrialState
 
 from harness.errors import HarnessError
 from harness.training import runs
+from harness.tuning.budget import check_knobs, pin_budget
 from harness.tuning.console import LOG_NAME, format_params, optuna_log_to_file
 from harness.tuning.report import DEFAULT_TUNE_ROOT, report, write_best
 from harness.tuning.sampler import make_sampler
+from harness.tuning.space import DEFAULT_SPACE, search_space, suggest
 from harness.tuning.storage import open_storage, recover_orphaned_trials, study_dir
 
+__all__ = ["DEFAULT_SPACE", "TuneSettings", "open_study", "suggest", "tune_team"]
+
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-DEFAULT_SPACE: dict[str, BaseDistribution] = {
-    "lr_g": FloatDistribution(5e-5, 1e-3, log=True),
-    "lr_d": FloatDistribution(5e-5, 1e-3, log=True),
-    "beta1": CategoricalDistribution([0.0, 0.5]),
-}
 PRUNERS = ("median", "hyperband", "none")
 
 
@@ -113,11 +105,9 @@ class TuneSettings:
             fixed["max_steps"] = self.max_steps
         return {**fixed, "epochs": epochs}
 
-
-# The settings a study pins on its first run, so that its trials stay comparable; a study
-# pinned before a knob existed ran with the knob's default.
-BUDGET_KEYS = ("epochs", "report_every", "n_val", "dims", "seed", "batch_size", "max_steps")
-BUDGET_DEFAULTS: dict[str, Any] = {"batch_size": None, "max_steps": None, "overrides": {}}
+    def fixed_knobs(self) -> dict[str, Any]:
+        """What every trial's training gets besides its sampled parameters and its epochs."""
+        return {k: v for k, v in self.train_overrides(self.epochs).items() if k != "epochs"}
 
 
 def _say(message: str) -> None:
@@ -133,17 +123,6 @@ def make_pruner(name: str) -> optuna.pruners.BasePruner:
     if name == "none":
         return optuna.pruners.NopPruner()
     raise HarnessError(f"unknown pruner {name!r}; use one of {', '.join(PRUNERS)}")
-
-
-def suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:
-    """Ask ``trial`` for parameter ``name`` with the distribution the spec declared."""
-    if isinstance(dist, FloatDistribution):
-        return trial.suggest_float(name, dist.low, dist.high, log=dist.log, step=dist.step)
-    if isinstance(dist, IntDistribution):
-        return trial.suggest_int(name, dist.low, dist.high, log=dist.log, step=dist.step)
-    if isinstance(dist, CategoricalDistribution):
-        return trial.suggest_categorical(name, list(dist.choices))
-    raise HarnessError(f"search-space parameter {name!r} has an unsupported distribution {dist!r}")
 
 
 class Objective:
@@ -251,27 +230,6 @@ class Objective:
         return value
 
 
-def _study_settings(study: optuna.Study, settings: TuneSettings) -> TuneSettings:
-    """Pin the budget on first use; later runs must match it (or results are not comparable)."""
-    fixed = {k: v for k, v in asdict(settings).items() if k in (*BUDGET_KEYS, "overrides")}
-    stored = study.user_attrs.get("budget")
-    if stored is None:
-        study.set_user_attr("budget", fixed)
-        return settings
-    changed = {
-        k: (stored.get(k, BUDGET_DEFAULTS.get(k)), fixed[k])
-        for k in fixed
-        if stored.get(k, BUDGET_DEFAULTS.get(k)) != fixed[k]
-    }
-    if changed:
-        what = ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changed.items())
-        raise HarnessError(
-            f"study {study.study_name} was run with another budget ({what}); keep its settings "
-            "to continue it, or choose a new --study name"
-        )
-    return settings
-
-
 def open_study(
     team_dir: Path, tune_root: Path, settings: TuneSettings, worker: int = 0
 ) -> tuple[optuna.Study, Path, str]:
@@ -291,7 +249,7 @@ def open_study(
         pruner=make_pruner(settings.pruner),
         load_if_exists=True,
     )
-    _study_settings(study, settings)
+    pin_budget(study, asdict(settings))
     study.sampler = make_sampler(study, settings.seed, worker)
     return study, folder, desc
 
@@ -328,7 +286,7 @@ def _run_worker(
     if desc.startswith("journal:"):
         for number in recover_orphaned_trials(study, folder):
             print(f"trial {number}: its worker died; failed it and queued a retry", file=sys.stderr)
-    distributions, _ = search_space(summary, settings)
+    distributions, _ = search_space(summary, settings.fixed_knobs())
     objective = Objective(
         team_dir,
         data_root,
@@ -392,7 +350,7 @@ def tune_team(
         raise HarnessError("--trials, --workers, --epochs and --report-every must be at least 1")
     make_pruner(settings.pruner)
     data.list_split(data_root, "train")  # a wrong data folder fails here, before any worker
-    _check_overrides(settings)
+    check_knobs(settings.batch_size, settings.max_steps, settings.overrides)
     team = runs.team_name(team_dir)
     settings = replace(settings, study=settings.study or team)
     with optuna_log_to_file(study_dir(tune_root, team, settings.study)):
@@ -406,7 +364,7 @@ def tune_team(
         )
         return report(team_dir, tune_root=tune_root, study=settings.study, storage=settings.storage)
     summary = validate_team(team_dir, data_root)
-    _, pinned = search_space(summary, settings)
+    _, pinned = search_space(summary, settings.fixed_knobs())
     if pinned:
         say(
             f"fixed for every trial, so not searched: {format_params(pinned)} "
@@ -446,36 +404,3 @@ def tune_team(
                 f"{len(failed)} tuning worker(s) exited with codes {failed}; see the log above"
             )
     return report(team_dir, tune_root=tune_root, study=settings.study, storage=settings.storage)
-
-
-def _check_overrides(settings: TuneSettings) -> None:
-    """Knobs fixed for every trial must be sane and must not take over the search's own."""
-    for flag, value in (("--batch-size", settings.batch_size), ("--max-steps", settings.max_steps)):
-        if value is not None and value < 1:
-            raise HarnessError(f"{flag} must be at least 1, got {value}")
-    for key, flag in (
-        ("epochs", "--epochs"),
-        ("batch_size", "--batch-size"),
-        ("max_steps", "--max-steps"),
-    ):
-        if key in settings.overrides:
-            raise HarnessError(f"--set {key}=... is set by {flag} when tuning; use {flag}")
-
-
-def search_space(
-    summary: dict[str, Any], settings: TuneSettings
-) -> tuple[dict[str, BaseDistribution], dict[str, Any]]:
-    """The distributions Optuna samples, and the searched parameters that the user fixed.
-
-    A parameter of the team's space that ``--set`` or ``--batch-size`` fixes (team2 searches
-    ``batch_size`` over 64 and 128, too large for a small dataset) becomes a one-value
-    distribution: the trials all get the fixed value, the trial's parameters (and so
-    ``best.json`` and ``train --params best``) still hold it, and nothing is sampled for it.
-    """
-    space = {k: json_to_distribution(v) for k, v in summary["search_distributions"].items()}
-    space = space or dict(DEFAULT_SPACE)
-    fixed = {k: v for k, v in settings.train_overrides(settings.epochs).items() if k != "epochs"}
-    pinned = {k: fixed[k] for k in space if k in fixed}
-    for key, value in pinned.items():
-        space[key] = CategoricalDistribution([value])
-    return space, pinned

@@ -256,7 +256,7 @@ def test_best_params_missing_is_one_clear_line(team: Path, tmp_path: Path, capsy
 
 
 def _cheap_objective(trial: optuna.Trial) -> float:
-    from harness.tuning.tune import DEFAULT_SPACE, suggest
+    from harness.tuning.space import DEFAULT_SPACE, suggest
 
     params = {name: suggest(trial, name, dist) for name, dist in DEFAULT_SPACE.items()}
     return params["lr_g"] + params["lr_d"]
@@ -358,7 +358,7 @@ def test_a_fixed_knob_that_the_team_searches_is_taken_out_of_the_search() -> Non
     # team2 searches batch_size over 64 and 128: a small dataset needs --batch-size 16.
     from optuna.distributions import CategoricalDistribution, distribution_to_json
 
-    from harness.tuning.tune import DEFAULT_SPACE, search_space
+    from harness.tuning.space import DEFAULT_SPACE, search_space
 
     summary = {
         "search_distributions": {
@@ -366,11 +366,13 @@ def test_a_fixed_knob_that_the_team_searches_is_taken_out_of_the_search() -> Non
             "batch_size": distribution_to_json(CategoricalDistribution([64, 128])),
         }
     }
-    space, pinned = search_space(summary, settings(batch_size=16, overrides={"width": 8}))
+    space, pinned = search_space(
+        summary, settings(batch_size=16, overrides={"width": 8}).fixed_knobs()
+    )
     assert pinned == {"batch_size": 16}
     assert space["batch_size"] == CategoricalDistribution([16])
     assert space["lr_g"] == DEFAULT_SPACE["lr_g"]
-    default, pinned = search_space({"search_distributions": {}}, settings(overrides={"lr_d": 1e-4}))
+    default, pinned = search_space({"search_distributions": {}}, {"lr_d": 1e-4})
     assert pinned == {"lr_d": 1e-4} and set(default) == {"lr_g", "lr_d", "beta1"}
     study = optuna.create_study()
     trial = study.ask(space)
