@@ -39,3 +39,20 @@ class WeightsError(HarnessError):
 
 class NumericalError(HarnessError):
     """A metric could not be computed reliably (for example a complex matrix square root)."""
+
+
+class DiskFullError(HarnessError):
+    """A write failed because the disk (or the user's quota) is full; nothing saved was lost."""
+
+
+class BoardError(HarnessError):
+    """The leaderboard file breaks its schema; the message names the line and column."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The harness itself asked a child process to stop (its SIGINT or SIGTERM arrived).
+
+    Team code may raise a plain ``KeyboardInterrupt`` (or ``SystemExit``) on purpose or by
+    accident; that is the team's fault and becomes its failed row. Only this subclass, raised
+    by the harness's own signal handling, counts as a stop the harness asked for.
+    """

@@ -21,7 +21,9 @@ from harness.errors import HarnessError
 
 
 def score(
-    team: Annotated[Path | None, typer.Argument(help="A team folder (or use --all).")] = None,
+    teams: Annotated[
+        list[Path] | None, typer.Argument(help="Team folders (or use --all).", show_default=False)
+    ] = None,
     all_teams: Annotated[
         bool, typer.Option("--all", help="Score every team in --submissions.")
     ] = False,
@@ -41,14 +43,18 @@ def score(
     leaderboard: BoardOpt = Path("leaderboard/results.csv"),
     as_json: JsonOpt = False,
 ) -> None:
-    """Score one team, or every team with --all, and append the rows to the leaderboard."""
+    """Score team folders, or every team with --all, and append the rows to the leaderboard."""
     from harness.board import leaderboard as board
     from harness.paths import data_root, runs_root
+    from harness.scoring.rounds import check_sample_count, check_team_folders
     from harness.scoring.score import Scorer, ScoreSettings, discover_teams
 
-    if (team is None) == (not all_teams):
-        raise HarnessError("give one team folder, or --all to score every team in --submissions")
-    teams = discover_teams(submissions) if all_teams else [team]
+    if bool(teams) == all_teams:
+        raise HarnessError("give team folders, or --all to score every team in --submissions")
+    check_sample_count(n)
+    if not all_teams:
+        check_team_folders(teams or [])
+    teams = discover_teams(submissions) if all_teams else teams
     settings = ScoreSettings(n_per_class=n, seed=seed, bootstrap=bootstrap, device=device)
     root = data_root(data)
     from harness.data.layout import list_split
@@ -71,7 +77,7 @@ def score(
 
     table = board.ranked(pd.DataFrame(rows), all_runs=True)
     emit(rows, as_json, table.to_string(index=False))
-    if not all_teams and rows[0]["status"] != "ok":
+    if not all_teams and any(row["status"] != "ok" for row in rows):
         raise typer.Exit(1)
 
 

@@ -19,6 +19,8 @@ _EXPORTS = {
     "check_samples": "sample",
     "sample_team": "sample",
     "LabelJudge": "label_fidelity",
+    "check_sample_count": "rounds",
+    "check_team_folders": "rounds",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

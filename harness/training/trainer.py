@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, Interrupted
 from harness.training import runs
 
 GRID_COLUMNS = 8
@@ -310,7 +310,7 @@ class Trainer:
                     f"`harness train {self.team_dir} --resume {self.run_dir.name}`",
                     file=sys.stderr,
                 )
-                raise KeyboardInterrupt
+                raise Interrupted("stopped on request")
         elapsed = time.monotonic() - started
         images = (self.step - start_step) * self.cfg.batch_size
         self.config.update(
