@@ -18,7 +18,6 @@ from typing import Any
 import pandas as pd
 
 from harness import atomic
-from harness.errors import HarnessError
 from harness.scoring.score import STATUS_OK
 
 DEFAULT_PATH = Path("leaderboard") / "results.csv"
@@ -96,16 +95,19 @@ BOARD_COLUMNS: tuple[str, ...] = (
 
 
 def read(path: Path = DEFAULT_PATH) -> pd.DataFrame:
-    """The results table (empty, with the schema's columns, when the file does not exist)."""
+    """The results table, checked against :mod:`.schema` (empty, with the schema's columns,
+    when the file does not exist or is empty).
+
+    Raises:
+        BoardError: the file breaks the schema; the message names the line and column.
+    """
+    from harness.board.schema import read_board
+
     path = Path(path)
     if not path.is_file():
         return pd.DataFrame(columns=list(COLUMNS))
-    try:
-        return pd.read_csv(path)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise HarnessError(
-            f"leaderboard {path} is unreadable ({exc}); restore it from git"
-        ) from None
+    table = read_board(path)
+    return table if len(table.columns) else pd.DataFrame(columns=list(COLUMNS))
 
 
 def append_rows(rows: Iterable[dict[str, Any]], path: Path = DEFAULT_PATH) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -68,15 +68,25 @@ def score(
     scorer = Scorer(
         data_root=root, runs_root=runs_root(runs), settings=settings, say=err, label_judge=judge
     )
-    rows = scorer.score_teams(
-        teams,  # type: ignore[arg-type]
-        run_id=run,
-        on_row=lambda row: board.append_rows([row], leaderboard),
-    )
+    from harness.board.sidefile import append_or_set_aside
+
+    kept_aside: list[str] = []
+
+    def on_row(row: dict[str, Any]) -> None:
+        where = append_or_set_aside(row, leaderboard, err)  # a failed append loses no row
+        if where is not None:
+            kept_aside.append(where)
+
+    rows = scorer.score_teams(teams, run_id=run, on_row=on_row)  # type: ignore[arg-type]
     import pandas as pd
 
     table = board.ranked(pd.DataFrame(rows), all_runs=True)
     emit(rows, as_json, table.to_string(index=False))
+    if kept_aside:
+        raise HarnessError(
+            f"{len(kept_aside)} row(s) are not on {leaderboard}; they are kept in "
+            f"{', '.join(kept_aside)}"
+        )
     if not all_teams and any(row["status"] != "ok" for row in rows):
         raise typer.Exit(1)
 
