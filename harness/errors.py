@@ -8,6 +8,8 @@ the author of this code.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class HarnessError(Exception):
     """A problem the user can fix; the message says how."""
@@ -43,6 +45,10 @@ class NumericalError(HarnessError):
 
 class DiskFullError(HarnessError):
     """A write failed because the disk (or the user's quota) is full; nothing saved was lost."""
+
+    def __init__(self, message: str, target: Path | None = None) -> None:
+        super().__init__(message)
+        self.target = target
 
 
 class BoardError(HarnessError):

@@ -9,6 +9,7 @@ replays exactly what an uninterrupted run would have done.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -19,7 +20,8 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
-from harness.errors import HarnessError, Interrupted
+from harness import atomic
+from harness.errors import DiskFullError, HarnessError, Interrupted
 from harness.training import runs
 
 GRID_COLUMNS = 8
@@ -294,23 +296,42 @@ class Trainer:
             train_images=len(self.cache.labels),
             status="training",
         )
+        self.config.pop("error", None)  # a resumed run is no longer the failed one
         runs.write_config(self.run_dir, self.config)
         started = time.monotonic()
         start_step = self.step
-        with StopRequest() as stop:
-            if not self.finished():
-                self._loop(metrics_path, stop)
-            if stop.requested and not self.finished():
-                # Still under StopRequest: a second Ctrl-C cannot cut this checkpoint short.
-                self._checkpoint(metrics_path)
-                self.config["status"] = "interrupted"
-                runs.write_config(self.run_dir, self.config)
-                print(
-                    f"\ninterrupted at step {self.step}; resume with "
-                    f"`harness train {self.team_dir} --resume {self.run_dir.name}`",
-                    file=sys.stderr,
-                )
-                raise Interrupted("stopped on request")
+        try:
+            # A full disk (checkpoint, metrics, grid or plot) is the disk's fault, not the team's.
+            with StopRequest() as stop, atomic.disk_full_as_error(self.run_dir):
+                if not self.finished():
+                    self._loop(metrics_path, stop)
+                if stop.requested and not self.finished():
+                    # Still under StopRequest: a second Ctrl-C cannot cut this checkpoint short.
+                    self._checkpoint(metrics_path)
+                    self.config["status"] = "interrupted"
+                    runs.write_config(self.run_dir, self.config)
+                    print(
+                        f"\ninterrupted at step {self.step}; resume with "
+                        f"`{self._resume_command()}`",
+                        file=sys.stderr,
+                    )
+                    raise Interrupted("stopped on request")
+        except Interrupted:
+            raise
+        except DiskFullError as exc:
+            self._record_failure("disk full")
+            kept = runs.latest_checkpoint(self.run_dir, missing_ok=True)
+            then = (
+                f"nothing saved is lost: the last checkpoint ({kept.name}) is intact; free some "
+                f"space and resume with `{self._resume_command()}`"
+                if kept is not None
+                else "no checkpoint had been saved yet; free some space and train again"
+            )
+            where = exc.target or self.run_dir
+            raise DiskFullError(f"disk full while writing {where}; {then}", target=where) from None
+        except BaseException as exc:
+            self._record_failure(str(exc) if isinstance(exc, HarnessError) else repr(exc))
+            raise
         elapsed = time.monotonic() - started
         images = (self.step - start_step) * self.cfg.batch_size
         self.config.update(
@@ -331,6 +352,18 @@ class Trainer:
             "device": self.config["device"],
             **self._peak_memory(),
         }
+
+    def _resume_command(self) -> str:
+        return f"harness train {self.team_dir} --resume {self.run_dir.name}"
+
+    def _record_failure(self, error: str) -> None:
+        """Best effort: config.json says the run failed and why (not still "training").
+
+        On a full disk even this small write may fail; the run folder is then left as it was.
+        """
+        self.config.update(status="failed", error=error[:500])
+        with contextlib.suppress(Exception):
+            runs.write_config(self.run_dir, self.config)
 
     def _peak_memory(self) -> dict[str, float]:
         """Peak resident memory of this process and, on a GPU, peak allocated GPU memory (MiB)."""
