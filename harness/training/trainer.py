@@ -22,21 +22,10 @@ from typing import Any
 
 from harness import atomic
 from harness.errors import DiskFullError, HarnessError, Interrupted
-from harness.training import runs
+from harness.training import metrics_log, runs
+from harness.training.resume import check_resumable, run_settings
 
 GRID_COLUMNS = 8
-RESUMABLE_CHANGES = ("epochs", "max_steps", "checkpoint_every", "num_workers")
-
-
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop records written after the checkpoint we resume from, so the log has no repeats."""
-    if not path.is_file():
-        return
-    kept = []
-    for line in path.read_text().splitlines():
-        if line.strip() and json.loads(line).get("step", 0) <= step:
-            kept.append(line)
-    path.write_text("".join(line + "\n" for line in kept))
 
 
 def space_overrides(spec: Any, trial_params: dict[str, Any] | None) -> dict[str, Any]:
@@ -166,17 +155,24 @@ class Trainer:
         self.team_dir = Path(request["team_dir"])
         self.spec = load_spec(self.team_dir)
         self.config = runs.read_config(self.run_dir)
+        self.resume = request["resume"]
+        trial_params = request.get("trial_params")
+        own: dict[str, Any] = {}
+        if self.resume:
+            own = run_settings(self.config, self.spec.hparams)
+            trial_params = trial_params or (
+                None if self.config.get("train_config") else self.config.get("trial_params")
+            )
         params = apply_overrides(
             self.spec,
-            {**space_overrides(self.spec, request.get("trial_params")), **request["overrides"]},
+            {**own, **space_overrides(self.spec, trial_params), **request["overrides"]},
         )
         self.cfg, self.hparams = params.train, params.hparams
         self.device = device.resolve_device(request["device"])
         device.configure(self.device)
         self.cuda = self.device.type == "cuda"
-        self.resume = request["resume"]
         if self.resume:
-            self._check_resumable()
+            check_resumable(self.config.get("train_config"), dataclasses.asdict(self.cfg))
         self.cache = load_arrays(Path(request["train_cache"]))
         self.size = int(self.cache.meta["size"])
         self.transform = augment.as_compose(self.spec.augmentation())
@@ -211,19 +207,6 @@ class Trainer:
             raise HarnessError(
                 f"batch size {self.cfg.batch_size} is larger than the {len(self.cache.labels)} "
                 "training images; lower --batch-size"
-            )
-
-    def _check_resumable(self) -> None:
-        saved = self.config.get("train_config")
-        if not saved:
-            return
-        current = dataclasses.asdict(self.cfg)
-        changed = [k for k in current if k not in RESUMABLE_CHANGES and saved.get(k) != current[k]]
-        if changed:
-            diffs = ", ".join(f"{k} {saved.get(k)!r} -> {current[k]!r}" for k in changed)
-            raise HarnessError(
-                f"--resume continues a run with its own settings, but these differ: {diffs}; "
-                "start a new run to change them"
             )
 
     # ------------------------------------------------------------ state
@@ -283,7 +266,7 @@ class Trainer:
         if self.resume:
             state = checkpoint.load(runs.latest_checkpoint(self.run_dir), self.device)
             self.load_state(state)
-            _truncate_metrics(metrics_path, self.step)
+            metrics_log.truncate_after(metrics_path, self.step)
         self.config.update(
             spec_name=self.spec.name,
             latent_dim=self.spec.latent_dim,
@@ -461,8 +444,7 @@ class Trainer:
                     record = window.flush(self.step, key.epoch)  # raises on NaN, saves nothing
                     if record is not None:
                         record.update(kind="step", step=self.step, epoch=self.epoch)
-                        with open(metrics_path, "a") as handle:
-                            handle.write(json.dumps(record) + "\n")
+                        metrics_log.append_record(metrics_path, record)
                         shown = {
                             "img_s": f"{record['img_per_s']:.0f}",
                             "d": f"{record['loss_d']:.3f}",
@@ -490,10 +472,9 @@ class Trainer:
         from harness.training import checkpoint, grids, plots
 
         checkpoint.save(self.run_dir, self.state())
-        with open(metrics_path, "a") as handle:
-            handle.write(
-                json.dumps({"kind": "checkpoint", "step": self.step, "epoch": self.epoch}) + "\n"
-            )
+        metrics_log.append_record(
+            metrics_path, {"kind": "checkpoint", "step": self.step, "epoch": self.epoch}
+        )
         rows = self.fixed_grid()
         title = f"{self.run_dir.parent.name} {self.spec.name}: epoch {self.epoch}, step {self.step}"
         grids.save_grid(self._grid_path(), rows, title=title, scale=max(1, 64 // self.size))
