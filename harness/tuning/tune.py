@@ -43,6 +43,7 @@ from optuna.trial import TrialState
 
 from harness.errors import HarnessError
 from harness.training import runs
+from harness.tuning import interrupt
 from harness.tuning.report import DEFAULT_TUNE_ROOT, report, write_best
 from harness.tuning.storage import open_storage, recover_orphaned_trials, study_dir
 
@@ -236,8 +237,10 @@ def run_worker(
     tune_root: Path,
     settings: TuneSettings,
     summary: dict[str, Any],
+    say_interrupt: bool = True,
 ) -> None:
-    """One worker: open the study and run trials until the study has enough of them."""
+    """One worker: open the study and run trials until the study has enough of them
+    (interrupted trials do not count; see :mod:`.interrupt`)."""
     team = runs.team_name(team_dir)
     name = settings.study or team
     folder = study_dir(tune_root, team, name)
@@ -264,20 +267,28 @@ def run_worker(
         int(summary["image_size"]),
         name,
     )
-    done = len(study.get_trials(deepcopy=False, states=FINISHED))
-    if done >= settings.trials:
+    if len(interrupt.counted(study)) >= settings.trials:
         return
 
     def save_best(study: optuna.Study, _: Any) -> None:
         write_best(study, folder, desc)
 
-    study.optimize(
-        objective,
-        n_trials=settings.trials,
-        timeout=settings.timeout_s,
-        catch=(HarnessError,),
-        callbacks=[optuna.study.MaxTrialsCallback(settings.trials, states=FINISHED), save_best],
-    )
+    marked = interrupt.MarkInterrupts(objective)
+    try:
+        with interrupt.quiet_interrupted_trials(marked.interrupted):
+            study.optimize(
+                marked,
+                n_trials=settings.trials,
+                timeout=settings.timeout_s,
+                catch=(HarnessError,),
+                callbacks=[interrupt.StopAtTrials(settings.trials), save_best],
+            )
+    except KeyboardInterrupt:
+        # Ctrl-C: the running trial does not count and runs again first next time.
+        interrupt.requeue(study, marked.interrupted)
+        if say_interrupt:
+            interrupt.say_stopped(study, settings.trials, marked.interrupted)
+        raise
 
 
 def _sampler_seed(settings: TuneSettings) -> int:
@@ -289,13 +300,17 @@ def _sampler_seed(settings: TuneSettings) -> int:
 def _worker_entry(args: dict[str, Any]) -> None:
     os.environ["HARNESS_THREADS"] = str(args["threads"])
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    run_worker(
-        Path(args["team_dir"]),
-        Path(args["data_root"]),
-        Path(args["tune_root"]),
-        args["settings"],
-        args["summary"],
-    )
+    try:
+        run_worker(
+            Path(args["team_dir"]),
+            Path(args["data_root"]),
+            Path(args["tune_root"]),
+            args["settings"],
+            args["summary"],
+            say_interrupt=False,  # the parent says it once for all workers
+        )
+    except KeyboardInterrupt:
+        sys.exit(130)  # quietly: no "Process SpawnProcess-1" traceback
 
 
 def tune_team(
@@ -342,8 +357,14 @@ def tune_team(
             for proc in procs:
                 proc.join()
         except KeyboardInterrupt:
-            for proc in procs:
-                proc.terminate()
+            interrupt.wait_then_stop(procs)
+            name = settings.study or team
+            storage, _ = open_storage(
+                settings.storage, settings.workers, study_dir(tune_root, team, name)
+            )
+            interrupt.say_stopped(
+                optuna.load_study(study_name=name, storage=storage), settings.trials, None
+            )
             raise
         failed = [p.exitcode for p in procs if p.exitcode]
         if failed:
