@@ -8,6 +8,8 @@ the author of this code.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class HarnessError(Exception):
     """A problem the user can fix; the message says how."""
@@ -43,3 +45,24 @@ class WeightsError(HarnessError):
 
 class NumericalError(HarnessError):
     """A metric could not be computed reliably (for example a complex matrix square root)."""
+
+
+class DiskFullError(HarnessError):
+    """A write failed because the disk (or the user's quota) is full; nothing saved was lost."""
+
+    def __init__(self, message: str, target: Path | None = None) -> None:
+        super().__init__(message)
+        self.target = target
+
+
+class BoardError(HarnessError):
+    """The leaderboard file breaks its schema; the message names the line and column."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The harness itself asked a child process to stop (its SIGINT or SIGTERM arrived).
+
+    Team code may raise a plain ``KeyboardInterrupt`` (or ``SystemExit``) on purpose or by
+    accident; that is the team's fault and becomes its failed row. Only this subclass, raised
+    by the harness's own signal handling, counts as a stop the harness asked for.
+    """

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from harness.errors import SpecError
+from harness.errors import Interrupted, SpecError
 
 if TYPE_CHECKING:
     import albumentations as A
@@ -228,7 +228,9 @@ def import_model_file(team_dir: Path) -> Any:
     sys.path.insert(0, str(team_dir.resolve()))
     try:
         module_spec.loader.exec_module(module)
-    except (Exception, SystemExit) as exc:
+    except Interrupted:
+        raise  # the harness asked this child to stop
+    except BaseException as exc:  # KeyboardInterrupt and SystemExit from team code included
         raise SpecError(f"importing {path} failed: {_describe(exc, path)}") from None
     finally:
         sys.path.remove(str(team_dir.resolve()))

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, Interrupted
 
 FORBIDDEN_EVENTS = ("open", "os.listdir", "os.scandir", "glob.glob", "shutil.copyfile")
 
@@ -91,6 +91,11 @@ def _write_result(path: str, result: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _stop_requested(signum: int, frame: Any) -> None:
+    """The parent's SIGINT or SIGTERM (or the parent-death watchdog): stop, as the harness asked."""
+    raise Interrupted(f"signal {signum}")
+
+
 def _log_traceback(log_path: str | None, exc: BaseException) -> None:
     if not log_path:
         return
@@ -107,11 +112,12 @@ def main(argv: list[str]) -> int:
     install_held_out_guard(request.get("forbidden_paths", []))
     watch_parent()
     # The parent sends SIGINT to ask for a clean stop; training turns it into a checkpoint.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # A KeyboardInterrupt that team code raises itself is not that: it is the team's fault.
+    signal.signal(signal.SIGINT, _stop_requested)
+    signal.signal(signal.SIGTERM, _stop_requested)
     try:
         payload = _jobs()[job](request)
-    except KeyboardInterrupt:
+    except Interrupted:
         _write_result(result_path, {"status": "interrupted"})
         return 130
     except HarnessError as exc:
@@ -120,7 +126,7 @@ def main(argv: list[str]) -> int:
             result_path, {"status": "error", "error": str(exc), "kind": type(exc).__name__}
         )
         return 1
-    except BaseException as exc:  # team code may raise anything, SystemExit included
+    except BaseException as exc:  # team code may raise anything: SystemExit, KeyboardInterrupt
         from harness.spec import describe_exception
 
         _log_traceback(request.get("log_path"), exc)

@@ -3,15 +3,19 @@
 Takes in the rows :mod:`harness.scoring` makes. :mod:`.leaderboard` appends them to
 ``leaderboard/results.csv`` under a lock with an atomic replace, and ranks each team's best
 comparable row, with whether each lead is outside the bootstrap intervals; :mod:`.protocol`
-says which rows are comparable (same N, size, resizer, weights, dims, reference). Hands on the
-terminal table (:mod:`.terminal`), JSON, the Markdown board, and (:mod:`.site`) a static HTML
-site with each team's pictures.
+says which rows are comparable (same N, size, resizer, weights, dims, reference). :mod:`.schema`
+checks the file on every read (text stays text; a bad cell is named by line and column), and
+:mod:`.sidefile` keeps a row whose append failed beside the board. Hands on the terminal table
+(:mod:`.terminal`), JSON, the Markdown board, and (:mod:`.site`) a static HTML site with each
+team's pictures.
 """
 
 from harness._lazy import lazy_exports
 
 _EXPORTS = {
     "DEFAULT_PATH": "leaderboard",
+    "append_or_set_aside": "sidefile",
+    "read_board": "schema",
     "append_rows": "leaderboard",
     "append_to_csv": "csv_append",
     "lock_path": "leaderboard",

@@ -16,7 +16,6 @@ from typing import Any
 
 import pandas as pd
 
-from harness.errors import HarnessError
 from harness.scoring.score import STATUS_OK
 
 DEFAULT_PATH = Path("leaderboard") / "results.csv"
@@ -94,16 +93,19 @@ BOARD_COLUMNS: tuple[str, ...] = (
 
 
 def read(path: Path = DEFAULT_PATH) -> pd.DataFrame:
-    """The results table (empty, with the schema's columns, when the file does not exist)."""
+    """The results table, checked against :mod:`.schema` (empty, with the schema's columns,
+    when the file does not exist or is empty).
+
+    Raises:
+        BoardError: the file breaks the schema; the message names the line and column.
+    """
+    from harness.board.schema import read_board
+
     path = Path(path)
     if not path.is_file():
         return pd.DataFrame(columns=list(COLUMNS))
-    try:
-        return pd.read_csv(path)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise HarnessError(
-            f"leaderboard {path} is unreadable ({exc}); restore it from git"
-        ) from None
+    table = read_board(path)
+    return table if len(table.columns) else pd.DataFrame(columns=list(COLUMNS))
 
 
 def lock_path(path: Path) -> Path:
@@ -115,7 +117,13 @@ def lock_path(path: Path) -> Path:
 def append_rows(rows: Iterable[dict[str, Any]], path: Path = DEFAULT_PATH) -> None:
     """Append rows to the table under an exclusive lock, replacing the file atomically.
 
-    Earlier rows stay byte for byte as they were (:mod:`.csv_append`).
+    Earlier rows stay byte for byte as they were (:mod:`.csv_append`). The file is checked
+    against its schema first: a row appended to a board nobody can read would be as good as
+    lost, so a broken board raises (and the caller keeps the row aside) instead.
+
+    Raises:
+        HarnessError: the board breaks its schema (naming the line and column) or the disk
+            is full.
     """
     from harness.board.csv_append import append_to_csv
 
@@ -124,6 +132,8 @@ def append_rows(rows: Iterable[dict[str, Any]], path: Path = DEFAULT_PATH) -> No
     with open(lock_path(path), "a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
+            if path.is_file():
+                read(path)
             append_to_csv(path, list(rows), COLUMNS)
         finally:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,7 +21,9 @@ from harness.errors import HarnessError
 
 
 def score(
-    team: Annotated[Path | None, typer.Argument(help="A team folder (or use --all).")] = None,
+    teams: Annotated[
+        list[Path] | None, typer.Argument(help="Team folders (or use --all).", show_default=False)
+    ] = None,
     all_teams: Annotated[
         bool, typer.Option("--all", help="Score every team in --submissions.")
     ] = False,
@@ -41,14 +43,18 @@ def score(
     leaderboard: BoardOpt = Path("leaderboard/results.csv"),
     as_json: JsonOpt = False,
 ) -> None:
-    """Score one team, or every team with --all, and append the rows to the leaderboard."""
+    """Score team folders, or every team with --all, and append the rows to the leaderboard."""
     from harness.board import leaderboard as board
     from harness.paths import data_root, runs_root
+    from harness.scoring.rounds import check_sample_count, check_team_folders
     from harness.scoring.score import Scorer, ScoreSettings, discover_teams
 
-    if (team is None) == (not all_teams):
-        raise HarnessError("give one team folder, or --all to score every team in --submissions")
-    teams = discover_teams(submissions) if all_teams else [team]
+    if bool(teams) == all_teams:
+        raise HarnessError("give team folders, or --all to score every team in --submissions")
+    check_sample_count(n)
+    if not all_teams:
+        check_team_folders(teams or [])
+    teams = discover_teams(submissions) if all_teams else teams
     settings = ScoreSettings(n_per_class=n, seed=seed, bootstrap=bootstrap, device=device)
     root = data_root(data)
     from harness.data.layout import list_split
@@ -62,11 +68,16 @@ def score(
     scorer = Scorer(
         data_root=root, runs_root=runs_root(runs), settings=settings, say=err, label_judge=judge
     )
-    rows = scorer.score_teams(
-        teams,  # type: ignore[arg-type]
-        run_id=run,
-        on_row=lambda row: board.append_rows([row], leaderboard),
-    )
+    from harness.board.sidefile import append_or_set_aside
+
+    kept_aside: list[str] = []
+
+    def on_row(row: dict[str, Any]) -> None:
+        where = append_or_set_aside(row, leaderboard, err)  # a failed append loses no row
+        if where is not None:
+            kept_aside.append(where)
+
+    rows = scorer.score_teams(teams, run_id=run, on_row=on_row)  # type: ignore[arg-type]
     if not all_teams and not rows:
         raise HarnessError(next(iter(scorer.not_trained.values())))
     import pandas as pd
@@ -75,7 +86,12 @@ def score(
 
     table = board.ranked(pd.DataFrame(rows), all_runs=True)
     emit(rows, as_json, render(table))
-    if not all_teams and rows[0]["status"] != "ok":
+    if kept_aside:
+        raise HarnessError(
+            f"{len(kept_aside)} row(s) are not on {leaderboard}; they are kept in "
+            f"{', '.join(kept_aside)}"
+        )
+    if not all_teams and any(row["status"] != "ok" for row in rows):
         raise typer.Exit(1)
 
 

@@ -147,16 +147,22 @@ def cached_split(
         "per_class": np.bincount(labels, minlength=2).tolist(),
         "format_version": FORMAT_VERSION,
     }
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    staging = None
     try:
-        with atomic.disk_full_as_error(folder):
+        # numpy reports a short write as an OSError with no errno: writer_only lets the
+        # free-space check name the full disk anyway.
+        with atomic.disk_full_as_error(
+            folder, writer_only=True, hint=" or set HARNESS_CACHE to a folder on a disk with room"
+        ):
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
             np.save(staging / "images.npy", images)
             np.save(staging / "labels.npy", labels)
             (staging / "meta.json").write_text(json.dumps(meta, indent=2))
             shutil.rmtree(folder, ignore_errors=True)
             os.replace(staging, folder)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
     return load_arrays(folder)

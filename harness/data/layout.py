@@ -99,13 +99,53 @@ def list_split(root: Path, split: str) -> SplitFiles:
     return SplitFiles(split=split, files=tuple(per_class))
 
 
+# What PIL raises for a file that is not a usable image: not an image at all (empty, text),
+# truncated or corrupt data, or a header claiming more pixels than PIL will decode.
+UNREADABLE_IMAGE = (
+    UnidentifiedImageError,
+    Image.DecompressionBombError,
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+)
+
+
+REPLACE_HINT = "; remove or replace it"
+
+
+def _unreadable(path: Path, exc: BaseException) -> DataError:
+    """One line naming the file and why PIL refused it."""
+    if isinstance(exc, Image.DecompressionBombError):
+        why = f"it is too large to decode safely ({exc})"
+    elif Path(path).is_file() and Path(path).stat().st_size == 0:
+        why = "the file is empty (0 bytes)"
+    else:
+        why = str(exc) or type(exc).__name__
+    return DataError(f"cannot read image {path}: {why}{REPLACE_HINT}")
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """An image's (width, height) from its header, without decoding the pixels.
+
+    Raises:
+        DataError: the file is not a readable image; the message names its path.
+    """
+    try:
+        with Image.open(path) as img:
+            return img.width, img.height
+    except UNREADABLE_IMAGE as exc:
+        raise _unreadable(path, exc) from None
+
+
 def read_rgb(path: Path) -> tuple[np.ndarray, str]:
     """Decode an image file to uint8 RGB ``[H, W, 3]``; also return its original mode.
 
     Grayscale, palette and RGBA images are converted to RGB (alpha is dropped, as PIL does).
 
     Raises:
-        DataError: the file is not a readable image; the message names its path.
+        DataError: the file is not a readable image (empty, not an image, truncated, or over
+            PIL's decompression-bomb limit); the message names its path.
     """
     try:
         with Image.open(path) as img:
@@ -113,8 +153,8 @@ def read_rgb(path: Path) -> tuple[np.ndarray, str]:
             if mode == "P" and "transparency" in img.info:
                 img = img.convert("RGBA")
             array = np.asarray(img.convert("RGB"), dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise DataError(f"cannot read image {path}: {exc}") from None
+    except UNREADABLE_IMAGE as exc:
+        raise _unreadable(path, exc) from None
     return array, mode
 
 
@@ -125,7 +165,7 @@ def check_images(files: Iterable[Path]) -> CheckReport:
         try:
             array, mode = read_rgb(path)
         except DataError as exc:
-            report.problems.append(str(exc))
+            report.problems.append(str(exc).removesuffix(REPLACE_HINT))  # said once for all
             continue
         if mode != "RGB":
             report.converted.append(f"{path} ({mode} -> RGB)")
@@ -172,8 +212,8 @@ def dataset_info(root: Path) -> dict[str, object]:
         counts[split] = {name: files.count(i) for i, name in enumerate(CLASS_NAMES)}
         for label in range(len(CLASS_NAMES)):
             for path in files.files[label][:: max(1, files.count(label) // 50)]:
-                with Image.open(path) as img:
-                    key = f"{img.width}x{img.height}"
+                width, height = image_size(path)
+                key = f"{width}x{height}"
                 sizes[key] = sizes.get(key, 0) + 1
         info[f"fingerprint_{split}"] = split_fingerprint(root, split)
     info["counts"] = counts

@@ -108,7 +108,9 @@ def run_child(
 
     The child's stdout goes to our stderr, so that ``--json`` output on stdout stays clean;
     its progress bars reach the terminal as they are. Ctrl-C asks the child to stop (it saves
-    a checkpoint when training), waits for it, then re-raises ``KeyboardInterrupt``.
+    a checkpoint when training), waits for it, then re-raises ``KeyboardInterrupt``; an
+    interrupt that the child's own code raised is a :class:`TeamCodeError`, so that one team
+    cannot stop a round.
 
     Args:
         job: ``validate``, ``train`` or ``sample``.
@@ -150,7 +152,12 @@ def run_child(
     if status == "ok":
         return dict(result.get("payload", {}))
     if status == "interrupted":
-        raise KeyboardInterrupt
+        # The parent's own Ctrl-C raised in _supervise before the result was read: a child
+        # that stopped "as asked" here was asked by no one but its own code.
+        raise TeamCodeError(
+            f"{label}: the {job} child stopped on an interrupt the harness did not send "
+            f"(team code raised KeyboardInterrupt or signalled itself){where}"
+        )
     message = f"{label}: {result.get('error', 'unknown error')}"
     kind = result.get("kind")
     if kind == "SpecError":

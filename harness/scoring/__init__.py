@@ -22,6 +22,8 @@ _EXPORTS = {
     "LabelJudge": "label_fidelity",
     "Walk": "walk",
     "walk_team": "walk",
+    "check_sample_count": "rounds",
+    "check_team_folders": "rounds",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

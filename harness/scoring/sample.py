@@ -96,6 +96,8 @@ def sample_team(
     forbidden: list[str] | None = None,
 ) -> SampleSet:
     """Generate, save and check ``n_per_class`` samples per class from a team's run."""
+    if n_per_class < 1:
+        raise SampleError(f"--n {n_per_class}: ask for at least 1 sample per class")
     team = runs.team_name(team_dir)
     run_dir = runs.find_run(runs_root, team, run_id)
     ckpt = Path(checkpoint) if checkpoint else runs.latest_checkpoint(run_dir)
@@ -178,9 +180,10 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
                 x = g(z, y)
                 if isinstance(x, torch.Tensor) and not torch.isfinite(x).all():
                     raise TeamCodeError(f"the generator produced NaN or infinite values for {name}")
-                check_generator_output(
-                    x.float().clamp(-1, 1) if isinstance(x, torch.Tensor) else x, size, b
-                )
+                # The raw output, not a float copy: an int64 tensor must fail here as in
+                # `validate`. Only the range is forgiven (the pixels clamp it anyway).
+                floating = isinstance(x, torch.Tensor) and x.is_floating_point()
+                check_generator_output(x.clamp(-1, 1) if floating else x, size, b)
                 images[label * n + start : label * n + start + b] = to_uint8_nhwc(x)
     out = Path(request["out"])
     atomic.write_with(out, lambda handle: np.savez(handle, images=images, labels=labels))

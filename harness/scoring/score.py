@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from harness.classes import CLASS_NAMES, NUM_CLASSES
-from harness.errors import HarnessError, NotTrainedError
+from harness.errors import DataError, HarnessError, NotTrainedError
 from harness.sandbox.runner import Limits
 from harness.training import runs
 
@@ -101,6 +101,7 @@ class Scorer:
         self.label_judge = label_judge
         self._extractor: Any = None
         self.not_trained: dict[str, str] = {}
+        self._references: dict[int, list[Any]] = {}
 
     @property
     def extractor(self) -> Any:
@@ -115,6 +116,16 @@ class Scorer:
                 dims=self.settings.dims, device=dev, batch_size=self.settings.batch_size
             )
         return self._extractor
+
+    def references(self, size: int) -> list[Any]:
+        """The held-out reference of each class at ``size`` (built once, then cached)."""
+        if size not in self._references:
+            from harness.scoring.metrics.reference import class_reference
+
+            self._references[size] = [
+                class_reference(self.data_root, c, size, self.extractor) for c in range(NUM_CLASSES)
+            ]
+        return self._references[size]
 
     def base_row(self, team: str) -> dict[str, Any]:
         """Fields every row has, failed or not."""
@@ -141,7 +152,7 @@ class Scorer:
         """Sample, measure and return the team's row; raises HarnessError on failure."""
         from harness.sandbox.runner import forbidden_paths
         from harness.scoring.metrics import fid as fidlib
-        from harness.scoring.metrics.reference import class_reference, combined
+        from harness.scoring.metrics.reference import combined
         from harness.scoring.sample import sample_team
 
         team = runs.team_name(team_dir)
@@ -160,9 +171,7 @@ class Scorer:
             limits=Limits(timeout_s=s.sample_timeout_s, memory_gib=s.memory_gib),
             forbidden=forbidden_paths(self.data_root),
         )
-        references = [
-            class_reference(self.data_root, c, size, self.extractor) for c in range(NUM_CLASSES)
-        ]
+        references = self.references(size)
         fakes = [
             self.extractor(samples.of_class(c), progress=f"{team} {CLASS_NAMES[c]} samples")
             for c in range(NUM_CLASSES)
@@ -246,26 +255,41 @@ class Scorer:
         then), so that a run of ``--all`` killed at the fifth team keeps the first four. A team
         that has no trained run gets no row; it is named in :attr:`not_trained` with the reason.
         """
-        rows = []
-        for team_dir in team_dirs:
+        from harness.scoring import rounds
+
+        team_dirs = list(team_dirs)
+        rounds.prepare_references(self, team_dirs, run_id)  # the data's faults first
+        rows: list[dict[str, Any]] = []
+        for i, team_dir in enumerate(team_dirs):
             team = Path(team_dir).name
             try:
-                row = self.score_team(team_dir, run_id)
-                self.say(f"{team}: score {row['score']:.2f}")
-            except NotTrainedError as exc:
-                self.not_trained[team] = str(exc)
-                self.say(f"{team}: not trained yet, so not scored (no row written): {exc}")
-                continue
-            except HarnessError as exc:
-                row = self.failed_row(team, str(exc), run_id)
-                self.say(f"{team}: failed: {exc}")
-            except Exception as exc:  # a harness bug must not stop the other teams either
-                traceback.print_exc(file=sys.stderr)
-                row = self.failed_row(team, f"internal error: {type(exc).__name__}: {exc}", run_id)
-                self.say(f"{team}: failed with an internal error: {exc}")
-            rows.append(row)
-            if on_row is not None:
-                on_row(row)
+                try:
+                    row = self.score_team(team_dir, run_id)
+                    self.say(f"{team}: score {row['score']:.2f}")
+                except NotTrainedError as exc:
+                    self.not_trained[team] = str(exc)
+                    self.say(f"{team}: not trained yet, so not scored (no row written): {exc}")
+                    continue
+                except DataError:
+                    raise  # the held-out data's fault, not the team's: stop the round
+                except HarnessError as exc:
+                    row = self.failed_row(team, str(exc), run_id)
+                    self.say(f"{team}: failed: {exc}")
+                except Exception as exc:  # a harness bug must not stop the other teams either
+                    traceback.print_exc(file=sys.stderr)
+                    row = self.failed_row(
+                        team, f"internal error: {type(exc).__name__}: {exc}", run_id
+                    )
+                    self.say(f"{team}: failed with an internal error: {exc}")
+                rows.append(row)
+                if on_row is not None:
+                    on_row(row)
+            except (KeyboardInterrupt, DataError) as exc:
+                # Team code runs in children, whose interrupts arrive as TeamCodeError: this is
+                # the user's own Ctrl-C (or the data), and it stops the round.
+                why = "interrupted" if isinstance(exc, KeyboardInterrupt) else "stopped"
+                self.say(rounds.not_scored_message(team_dirs[i:], why))
+                raise
         return rows
 
 

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from harness import atomic
+from harness.training import metrics_log
 
 
 def read_metrics(path: Path) -> list[dict[str, float]]:
-    """The step records of a metrics.jsonl file (lines with ``"kind": "step"``)."""
-    records = []
-    if not Path(path).is_file():
-        return records
-    for line in Path(path).read_text().splitlines():
-        if line.strip():
-            record = json.loads(line)
-            if record.get("kind") == "step":
-                records.append(record)
-    return records
+    """The step records of a metrics.jsonl file (lines with ``"kind": "step"``; a torn last
+    line is skipped)."""
+    return [r for r in metrics_log.read_records(path) if r.get("kind") == "step"]
 
 
 def plot_losses(metrics_path: Path, out_path: Path, title: str = "") -> None:

@@ -9,6 +9,7 @@ replays exactly what an uninterrupted run would have done.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -19,23 +20,13 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
-from harness.errors import HarnessError
-from harness.training import runs
+from harness import atomic
+from harness.errors import DiskFullError, HarnessError, Interrupted
+from harness.training import metrics_log, runs
+from harness.training.resume import check_resumable, run_settings
 from harness.training.trial_params import space_overrides
 
 GRID_COLUMNS = 8
-RESUMABLE_CHANGES = ("epochs", "max_steps", "checkpoint_every", "num_workers")
-
-
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop records written after the checkpoint we resume from, so the log has no repeats."""
-    if not path.is_file():
-        return
-    kept = []
-    for line in path.read_text().splitlines():
-        if line.strip() and json.loads(line).get("step", 0) <= step:
-            kept.append(line)
-    path.write_text("".join(line + "\n" for line in kept))
 
 
 def ema_with_warmup(decay: float) -> Any:
@@ -151,17 +142,24 @@ class Trainer:
         self.team_dir = Path(request["team_dir"])
         self.spec = load_spec(self.team_dir)
         self.config = runs.read_config(self.run_dir)
+        self.resume = request["resume"]
+        trial_params = request.get("trial_params")
+        own: dict[str, Any] = {}
+        if self.resume:
+            own = run_settings(self.config, self.spec.hparams)
+            trial_params = trial_params or (
+                None if self.config.get("train_config") else self.config.get("trial_params")
+            )
         params = apply_overrides(
             self.spec,
-            {**space_overrides(self.spec, request.get("trial_params")), **request["overrides"]},
+            {**own, **space_overrides(self.spec, trial_params), **request["overrides"]},
         )
         self.cfg, self.hparams = params.train, params.hparams
         self.device = device.resolve_device(request["device"])
         device.configure(self.device)
         self.cuda = self.device.type == "cuda"
-        self.resume = request["resume"]
         if self.resume:
-            self._check_resumable()
+            check_resumable(self.config.get("train_config"), dataclasses.asdict(self.cfg))
         self.cache = load_arrays(Path(request["train_cache"]))
         self.size = int(self.cache.meta["size"])
         self.transform = augment.real_pipeline(self.cfg.augment, self.spec.augmentation)
@@ -196,27 +194,6 @@ class Trainer:
             raise HarnessError(
                 f"batch size {self.cfg.batch_size} is larger than the {len(self.cache.labels)} "
                 "training images; lower --batch-size"
-            )
-
-    def _check_resumable(self) -> None:
-        saved = self.config.get("train_config")
-        if not saved:
-            return
-        current = dataclasses.asdict(self.cfg)
-        from harness.spec import TrainConfig
-
-        # A setting added to TrainConfig after the run was made had its default then.
-        defaults = dataclasses.asdict(TrainConfig())
-        changed = [
-            k
-            for k in current
-            if k not in RESUMABLE_CHANGES and saved.get(k, defaults[k]) != current[k]
-        ]
-        if changed:
-            diffs = ", ".join(f"{k} {saved.get(k)!r} -> {current[k]!r}" for k in changed)
-            raise HarnessError(
-                f"--resume continues a run with its own settings, but these differ: {diffs}; "
-                "start a new run to change them"
             )
 
     # ------------------------------------------------------------ state
@@ -276,7 +253,7 @@ class Trainer:
         if self.resume:
             state = checkpoint.load(runs.latest_checkpoint(self.run_dir), self.device)
             self.load_state(state)
-            _truncate_metrics(metrics_path, self.step)
+            metrics_log.truncate_after(metrics_path, self.step)
         self.config.update(
             spec_name=self.spec.name,
             latent_dim=self.spec.latent_dim,
@@ -289,23 +266,42 @@ class Trainer:
             train_images=len(self.cache.labels),
             status="training",
         )
+        self.config.pop("error", None)  # a resumed run is no longer the failed one
         runs.write_config(self.run_dir, self.config)
         started = time.monotonic()
         start_step = self.step
-        with StopRequest() as stop:
-            if not self.finished():
-                self._loop(metrics_path, stop)
-            if stop.requested and not self.finished():
-                # Still under StopRequest: a second Ctrl-C cannot cut this checkpoint short.
-                self._checkpoint(metrics_path)
-                self.config["status"] = "interrupted"
-                runs.write_config(self.run_dir, self.config)
-                print(
-                    f"\ninterrupted at step {self.step}; resume with "
-                    f"`harness train {self.team_dir} --resume {self.run_dir.name}`",
-                    file=sys.stderr,
-                )
-                raise KeyboardInterrupt
+        try:
+            # A full disk (checkpoint, metrics, grid or plot) is the disk's fault, not the team's.
+            with StopRequest() as stop, atomic.disk_full_as_error(self.run_dir):
+                if not self.finished():
+                    self._loop(metrics_path, stop)
+                if stop.requested and not self.finished():
+                    # Still under StopRequest: a second Ctrl-C cannot cut this checkpoint short.
+                    self._checkpoint(metrics_path)
+                    self.config["status"] = "interrupted"
+                    runs.write_config(self.run_dir, self.config)
+                    print(
+                        f"\ninterrupted at step {self.step}; resume with "
+                        f"`{self._resume_command()}`",
+                        file=sys.stderr,
+                    )
+                    raise Interrupted("stopped on request")
+        except Interrupted:
+            raise
+        except DiskFullError as exc:
+            self._record_failure("disk full")
+            kept = runs.latest_checkpoint(self.run_dir, missing_ok=True)
+            then = (
+                f"nothing saved is lost: the last checkpoint ({kept.name}) is intact; free some "
+                f"space and resume with `{self._resume_command()}`"
+                if kept is not None
+                else "no checkpoint had been saved yet; free some space and train again"
+            )
+            where = exc.target or self.run_dir
+            raise DiskFullError(f"disk full while writing {where}; {then}", target=where) from None
+        except BaseException as exc:
+            self._record_failure(str(exc) if isinstance(exc, HarnessError) else repr(exc))
+            raise
         elapsed = time.monotonic() - started
         images = (self.step - start_step) * self.cfg.batch_size
         self.config.update(
@@ -337,6 +333,18 @@ class Trainer:
         if self.epoch >= self.cfg.epochs:
             return "complete"
         return "max_steps" if self.finished() else "stopped"
+
+    def _resume_command(self) -> str:
+        return f"harness train {self.team_dir} --resume {self.run_dir.name}"
+
+    def _record_failure(self, error: str) -> None:
+        """Best effort: config.json says the run failed and why (not still "training").
+
+        On a full disk even this small write may fail; the run folder is then left as it was.
+        """
+        self.config.update(status="failed", error=error[:500])
+        with contextlib.suppress(Exception):
+            runs.write_config(self.run_dir, self.config)
 
     def _peak_memory(self) -> dict[str, float]:
         """Peak resident memory of this process and, on a GPU, peak allocated GPU memory (MiB)."""
@@ -434,8 +442,7 @@ class Trainer:
                     record = window.flush(self.step, key.epoch)  # raises on NaN, saves nothing
                     if record is not None:
                         record.update(kind="step", step=self.step, epoch=self.epoch)
-                        with open(metrics_path, "a") as handle:
-                            handle.write(json.dumps(record) + "\n")
+                        metrics_log.append_record(metrics_path, record)
                         shown = {
                             "img_s": f"{record['img_per_s']:.0f}",
                             "d": f"{record['loss_d']:.3f}",
@@ -463,10 +470,9 @@ class Trainer:
         from harness.training import checkpoint, grids, plots
 
         checkpoint.save(self.run_dir, self.state())
-        with open(metrics_path, "a") as handle:
-            handle.write(
-                json.dumps({"kind": "checkpoint", "step": self.step, "epoch": self.epoch}) + "\n"
-            )
+        metrics_log.append_record(
+            metrics_path, {"kind": "checkpoint", "step": self.step, "epoch": self.epoch}
+        )
         rows = self.fixed_grid()
         title = f"{self.run_dir.parent.name} {self.spec.name}: epoch {self.epoch}, step {self.step}"
         grids.save_grid(self._grid_path(), rows, title=title, scale=max(1, 64 // self.size))

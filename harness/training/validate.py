@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from harness.classes import NUM_CLASSES
-from harness.errors import SpecError
+from harness.errors import Interrupted, SpecError
 from harness.spec import apply_overrides, describe_exception, load_spec
 from harness.training import augment, losses
 
@@ -27,9 +27,9 @@ def _call(what: str, team_dir: Path, fn: Any, *args: Any) -> Any:
     """Call team code, turning any exception into a SpecError that names ``what``."""
     try:
         return fn(*args)
-    except SpecError:
+    except (SpecError, Interrupted):
         raise
-    except (Exception, SystemExit) as exc:
+    except BaseException as exc:  # KeyboardInterrupt and SystemExit from team code included
         raise SpecError(f"{what} raised {describe_exception(exc, team_dir)}") from None
 
 

@@ -37,10 +37,10 @@ from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution
-from optuna.trial import TrialState
 
 from harness.errors import HarnessError
 from harness.training import runs
+from harness.tuning import interrupt
 from harness.tuning.budget import check_knobs, pin_budget
 from harness.tuning.console import LOG_NAME, format_params, optuna_log_to_file
 from harness.tuning.report import DEFAULT_TUNE_ROOT, report, write_best
@@ -50,7 +50,6 @@ from harness.tuning.storage import open_storage, recover_orphaned_trials, study_
 
 __all__ = ["DEFAULT_SPACE", "TuneSettings", "open_study", "suggest", "tune_team"]
 
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 PRUNERS = ("median", "hyperband", "none")
 
 
@@ -255,8 +254,9 @@ def open_study(
 
 
 def finished_trials(study: optuna.Study) -> int:
-    """Trials that count towards ``--trials``: complete, pruned or failed."""
-    return len(study.get_trials(deepcopy=False, states=FINISHED))
+    """Trials that count towards ``--trials``: complete, pruned or failed, and not interrupted
+    by the user (:mod:`.interrupt`)."""
+    return len(interrupt.counted(study))
 
 
 def run_worker(
@@ -266,11 +266,13 @@ def run_worker(
     settings: TuneSettings,
     summary: dict[str, Any],
     worker: int = 0,
+    say_interrupt: bool = True,
 ) -> None:
-    """One worker: open the study and run trials until the study has enough of them."""
+    """One worker: open the study and run trials until the study has enough of them
+    (interrupted trials do not count; see :mod:`.interrupt`)."""
     team = runs.team_name(team_dir)
     with optuna_log_to_file(study_dir(tune_root, team, settings.study or team)):
-        _run_worker(team_dir, data_root, tune_root, settings, summary, worker)
+        _run_worker(team_dir, data_root, tune_root, settings, summary, worker, say_interrupt)
 
 
 def _run_worker(
@@ -280,6 +282,7 @@ def _run_worker(
     settings: TuneSettings,
     summary: dict[str, Any],
     worker: int,
+    say_interrupt: bool,
 ) -> None:
     study, folder, desc = open_study(team_dir, tune_root, settings, worker)
     name = study.study_name
@@ -302,26 +305,39 @@ def _run_worker(
     def save_best(study: optuna.Study, _: Any) -> None:
         write_best(study, folder, desc)
 
-    study.optimize(
-        objective,
-        n_trials=settings.trials,
-        timeout=settings.timeout_s,
-        catch=(HarnessError,),
-        callbacks=[optuna.study.MaxTrialsCallback(settings.trials, states=FINISHED), save_best],
-    )
+    marked = interrupt.MarkInterrupts(objective)
+    try:
+        with interrupt.quiet_interrupted_trials(marked.interrupted):
+            study.optimize(
+                marked,
+                n_trials=settings.trials,
+                timeout=settings.timeout_s,
+                catch=(HarnessError,),
+                callbacks=[interrupt.StopAtTrials(settings.trials), save_best],
+            )
+    except KeyboardInterrupt:
+        # Ctrl-C: the running trial does not count and runs again first next time.
+        interrupt.requeue(study, marked.interrupted)
+        if say_interrupt:
+            interrupt.say_stopped(study, settings.trials, marked.interrupted)
+        raise
 
 
 def _worker_entry(args: dict[str, Any]) -> None:
     os.environ["HARNESS_THREADS"] = str(args["threads"])
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    run_worker(
-        Path(args["team_dir"]),
-        Path(args["data_root"]),
-        Path(args["tune_root"]),
-        args["settings"],
-        args["summary"],
-        args["worker"],
-    )
+    try:
+        run_worker(
+            Path(args["team_dir"]),
+            Path(args["data_root"]),
+            Path(args["tune_root"]),
+            args["settings"],
+            args["summary"],
+            args["worker"],
+            say_interrupt=False,  # the parent says it once for all workers
+        )
+    except KeyboardInterrupt:
+        sys.exit(130)  # quietly: no "Process SpawnProcess-1" traceback
 
 
 def tune_team(
@@ -395,8 +411,14 @@ def tune_team(
             for proc in procs:
                 proc.join()
         except KeyboardInterrupt:
-            for proc in procs:
-                proc.terminate()
+            interrupt.wait_then_stop(procs)
+            name = settings.study or team
+            storage, _ = open_storage(
+                settings.storage, settings.workers, study_dir(tune_root, team, name)
+            )
+            interrupt.say_stopped(
+                optuna.load_study(study_name=name, storage=storage), settings.trials, None
+            )
             raise
         failed = [p.exitcode for p in procs if p.exitcode]
         if failed:

@@ -377,3 +377,49 @@ def test_a_fixed_knob_that_the_team_searches_is_taken_out_of_the_search() -> Non
     study = optuna.create_study()
     trial = study.ask(space)
     assert trial.params["batch_size"] == 16, "the trial still records the fixed value"
+
+
+def test_ctrl_c_stops_cleanly_and_the_interrupted_trial_does_not_count(
+    team: Path, no_test_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd
+) -> None:  # type: ignore[no-untyped-def]
+    # Training and scoring are stood in for (this is about the study's bookkeeping): the
+    # second trial is hit by the user's Ctrl-C while it trains.
+    import harness.training.train as train_module
+    from harness.tuning.tune import Objective
+
+    calls = {"n": 0}
+
+    def fake_train(team_dir: Path, **kwargs: object) -> dict:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return {"run_id": f"run-{calls['n']}"}
+
+    monkeypatch.setattr(train_module, "train_team", fake_train)
+    monkeypatch.setattr(
+        train_module,
+        "validate_team",
+        lambda *a, **k: {"search_distributions": {}, "image_size": 16},
+    )
+    monkeypatch.setattr(Objective, "validation_score", lambda self, run_id: 100.0 + calls["n"])
+    tune_root = tmp_path / "tune"
+    args = ["tune", str(team), "--data", str(no_test_data), "--tune-dir", str(tune_root)]
+    args += ["--trials", "3", "--epochs", "1", "--device", "cpu", "--pruner", "none"]
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    err = capfd.readouterr().err
+    assert info.value.code == 130 and "Traceback" not in err and "Trial 1 failed" not in err, err
+    assert "tune: interrupted; trial 1 stopped and does not count" in err
+    assert "has 1 of 3 finished trials; run the same command to continue it" in err
+    study = load(tune_root)
+    interrupted = study.trials[1]
+    assert interrupted.state == TrialState.FAIL and interrupted.user_attrs["interrupted"]
+    # The same command again: the interrupted trial's parameters run first, and three trials
+    # that count are reached (before, the interrupted one counted and only one more ran).
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 0
+    study = load(tune_root)
+    counted = [t for t in study.trials if not t.user_attrs.get("interrupted")]
+    assert [t.state for t in counted] == [TrialState.COMPLETE] * 3
+    assert counted[1].user_attrs["retry_of"] == 1 and counted[1].params == interrupted.params

@@ -1,0 +1,91 @@
+"""A scoring round's edges: what is checked before the first team, and what a cut-short round says.
+
+A round must not turn the user's typo or the data's fault into board rows, one per team:
+``--n 0`` or a misspelt team folder is one error line before anything runs, and a corrupt
+held-out image is one error naming the file before any team is sampled (the references of
+every image size the round needs are built first). What stays per team is what the team did.
+When the user stops a round with Ctrl-C, the message names the teams left unscored and the
+command that scores just them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.training import runs
+
+MIN_SAMPLES_PER_CLASS = 2  # a covariance (FID) and an unbiased KID need two samples
+
+
+def check_sample_count(n_per_class: int, *, minimum: int = MIN_SAMPLES_PER_CLASS) -> None:
+    """Refuse a per-class sample count that no metric can use, naming the option.
+
+    Raises:
+        HarnessError: ``n_per_class`` is below ``minimum``.
+    """
+    if n_per_class < minimum:
+        raise HarnessError(
+            f"--n {n_per_class} is too small: scoring needs at least {minimum} samples per "
+            "class (FID estimates a covariance); the board uses --n 1000"
+        )
+
+
+def check_team_folders(team_dirs: Sequence[Path]) -> None:
+    """Refuse team folders that do not exist or hold no ``model.py``, before any is scored.
+
+    Raises:
+        HarnessError: naming every such folder and the teams that do exist beside them.
+    """
+    missing = [Path(t) for t in team_dirs if not (Path(t) / "model.py").is_file()]
+    if not missing:
+        return
+    parents = sorted({p.parent for p in missing})
+    known = sorted(
+        f"{p}"
+        for parent in parents
+        if parent.is_dir()
+        for p in parent.iterdir()
+        if (p / "model.py").is_file()
+    )
+    shown = ", ".join(str(p) for p in missing)
+    hint = f"teams there: {', '.join(known)}" if known else "use --all to score every team"
+    raise HarnessError(f"no team folder with a model.py at {shown} ({hint})")
+
+
+def needed_sizes(runs_root: Path, team_dirs: Sequence[Path], run_id: str | None) -> list[int]:
+    """The image sizes of the runs a round will score (teams without a usable run are skipped:
+    their own rows will say why)."""
+    sizes = set()
+    for team_dir in team_dirs:
+        try:
+            config = runs.read_config(runs.find_run(runs_root, runs.team_name(team_dir), run_id))
+            sizes.add(int(config["image_size"]))
+        except (HarnessError, OSError, ValueError, KeyError, TypeError):
+            continue
+    return sorted(sizes)
+
+
+def prepare_references(scorer: Any, team_dirs: Sequence[Path], run_id: str | None) -> None:
+    """Build (or load) the held-out references, and the label judge, for every size needed.
+
+    A corrupt ``test`` image then stops the round with one error naming the file before any
+    team is scored, instead of failing every team's row in turn.
+    """
+    for size in needed_sizes(scorer.runs_root, team_dirs, run_id):
+        scorer.references(size)
+        judge = getattr(scorer.label_judge, "judge", None)
+        if callable(judge):
+            judge(size)
+
+
+def not_scored_message(team_dirs: Sequence[Path], why: str) -> str:
+    """One line for a round cut short: which teams got no row, and how to score just them."""
+    names = ", ".join(Path(t).name for t in team_dirs)
+    command = " ".join(["harness score", *(str(t) for t in team_dirs)])
+    return (
+        f"{why}: {len(team_dirs)} team(s) not scored ({names}); the rows already scored are "
+        f"saved; score the rest with `{command}` and the same options"
+    )
