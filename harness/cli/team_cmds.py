@@ -11,6 +11,7 @@ from harness.cli._common import (
     DataOpt,
     DeviceOpt,
     JsonOpt,
+    PrecisionOpt,
     RunsOpt,
     TeamArg,
     TuneDirOpt,
@@ -45,6 +46,7 @@ def train(
     max_steps: Annotated[int | None, typer.Option(help="Stop after this many D steps.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default: the team's).")] = None,
     device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "auto",
     resume: Annotated[
         str | None,
         typer.Option(help="Continue a run: its id, or 'latest'.", show_default=False),
@@ -99,6 +101,7 @@ def train(
         timeout_s=timeout,
         params_source=source,
         trial_params=trial_params,
+        precision=precision,
     )
     text = (
         f"{team}: run {result['run_id']} trained to epoch {result['epochs_done']} "
