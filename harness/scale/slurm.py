@@ -42,9 +42,11 @@ def make_executor(settings: ScaleSettings, folder: Path, name: str, count: int) 
         "timeout_min": options.time_limit_min,
         "tasks_per_node": 1,
         "nodes": 1,
-        "gpus_per_node": options.gpus_per_job,
         "slurm_array_parallelism": min(settings.jobs, max(count, 1)),
     }
+    if options.gpus_per_job:
+        # Left out for CPU jobs: clusters without GPU resources may refuse even a zero.
+        params["gpus_per_node"] = options.gpus_per_job
     if options.cpus_per_job is not None:
         params["cpus_per_task"] = options.cpus_per_job
     if options.partition is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import time
@@ -101,3 +102,17 @@ def test_row_ids_are_file_safe() -> None:
     )
     with pytest.raises(ValueError, match="row_id"):
         spool.spool_row({"team": "a"}, Path("unused"))
+
+
+def test_the_leaderboard_command_merges_rows_nobody_waited_for(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # The process that waited for the cluster jobs was killed; the jobs finished anyway.
+    from harness.cli import main
+
+    board = tmp_path / "results.csv"
+    spool.spool_row({**_row(1), "timestamp_utc": "t"}, spool.spool_dir(board))
+    with pytest.raises(SystemExit):
+        main(["leaderboard", "--leaderboard", str(board), "--json"])
+    out, err = capsys.readouterr()
+    assert [r["team"] for r in json.loads(out)] == ["t"]
+    assert "merged 1 row(s) that jobs left in" in err
+    assert len(leaderboard.read(board)) == 1 and spool.pending_rows(spool.spool_dir(board)) == 0

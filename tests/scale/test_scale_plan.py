@@ -125,3 +125,32 @@ def test_local_slots_deal_devices_in_turn_and_share_the_cores() -> None:
     assert outcomes[2]["device"] in ("cuda:0", "cuda:1"), "the freed slot's device"
     assert len({o["pid"] for o in outcomes}) == 3, "a fresh process per job"
     assert {o["env_threads"] for o in outcomes} == {executors.local_threads(scale)}
+
+
+def test_slurm_options_reach_the_sbatch_script(tmp_path: Path) -> None:
+    from harness.scale.slurm import make_executor
+
+    gpu = plan.ScaleSettings(
+        jobs=3,
+        executor="slurm",
+        slurm=plan.SlurmOptions(
+            partition="gpu", gpus_per_job=1, cpus_per_job=8, time_limit_min=90, extra={"qos": "hi"}
+        ),
+    )
+    text = make_executor(gpu, tmp_path / "%j", "harness-train", 30)._executor
+    script = text._make_submission_file_text("CMD", "uid")  # submitit's own sbatch text
+    for line in (
+        "--partition=gpu",
+        "--gpus-per-node=1",
+        "--cpus-per-task=8",
+        "--time=90",
+        "--qos=hi",
+        "--job-name=harness-train",
+    ):
+        assert f"#SBATCH {line}\n" in script
+    assert text.parameters["array_parallelism"] == 3, "at most --jobs array tasks at once"
+    cpu = plan.ScaleSettings(executor="slurm")
+    script = make_executor(cpu, tmp_path / "%j", "x", 2)._executor._make_submission_file_text(
+        "CMD", "uid"
+    )
+    assert "gpus" not in script and "--partition" not in script
