@@ -13,7 +13,7 @@ JobsOpt = Annotated[
     typer.Option(
         "--jobs",
         help="Teams at a time: local processes, or Slurm jobs running at once (default: "
-        "one per --devices entry, else 1).",
+        "one per --devices entry, else 1; on Slurm, no cap).",
         show_default=False,
     ),
 ]

@@ -18,6 +18,7 @@ from harness.errors import HarnessError
 
 EXECUTORS: tuple[str, ...] = ("local", "slurm", "submitit-local")
 DEFAULT_TIME_LIMIT = "4:00:00"
+CLUSTER_JOBS = 256  # without --jobs, an array is not capped (submitit's own default)
 _EXTRA_KEY = re.compile(r"[a-z][a-z0-9_-]*")
 
 
@@ -156,7 +157,7 @@ def make_settings(
             )
         names = ("auto",)
     if jobs is None:
-        jobs = len(names) if devices is not None else 1
+        jobs = CLUSTER_JOBS if executor != "local" else (len(names) if devices else 1)
     if jobs < 1:
         raise HarnessError(f"--jobs must be at least 1, got {jobs}")
     if gpus_per_job is not None and gpus_per_job < 0:

@@ -62,6 +62,7 @@ def test_settings_default_to_one_job_here_and_follow_devices() -> None:
     dry = settings(executor="submitit-local", jobs=3, time_limit="10", extra=["qos=low"])
     assert dry.cluster == "local" and dry.slurm.time_limit_min == 10
     assert dry.slurm.extra == {"qos": "low"}
+    assert settings(executor="submitit-local").jobs == plan.CLUSTER_JOBS, "no cap by default"
 
 
 @pytest.mark.parametrize(
