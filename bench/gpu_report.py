@@ -17,6 +17,7 @@ against the targets).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import sys
@@ -85,15 +86,17 @@ def main(argv: list[str] | None = None) -> int:
     import fid_throughput
     import train_throughput
 
-    train = train_throughput.measure(
-        args.data,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        device=args.device,
-        workers=args.workers,
-        precision=args.precision,
-    )
-    fid = fid_throughput.measure(args.data, args.n, args.device)
+    # stdout carries the report alone: pytorch-fid prints its warnings there.
+    with contextlib.redirect_stdout(sys.stderr):
+        train = train_throughput.measure(
+            args.data,
+            steps=args.steps,
+            batch_size=args.batch_size,
+            device=args.device,
+            workers=args.workers,
+            precision=args.precision,
+        )
+        fid = fid_throughput.measure(args.data, args.n, args.device)
     report = {
         "machine": f"{platform.node()} {platform.machine()}, torch {torch.__version__}",
         "cuda_available": cuda,
