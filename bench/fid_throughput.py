@@ -45,7 +45,14 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--batch-size", type=int, default=50)
     args = parser.parse_args()
+    print(json.dumps(measure(args.data, args.n, args.device, args.batch_size), indent=2))
 
+
+def measure(
+    data: Path | None, n: int = 1000, device_name: str = "cpu", batch_size: int = 50
+) -> dict:
+    """Time both sides on the same PNGs and return the report (see the module docstring)."""
+    args = argparse.Namespace(data=data, n=n, device=device_name, batch_size=batch_size)
     from harness.scoring.metrics import weights
     from harness.scoring.metrics.fid import frechet_distance, statistics
     from harness.scoring.metrics.inception import InceptionFeatures
@@ -116,7 +123,7 @@ def main() -> None:
         ),
         "weights_sha256": info.sha256,
     }
-    print(json.dumps(report, indent=2))
+    return report
 
 
 def _stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -6,6 +6,7 @@ reads images/s from the run's metrics, skipping warm-up. It also times the data 
 to show whether it could be the bottleneck. Run by hand; write the figures into bench/README.md.
 
     python bench/train_throughput.py --data ../shared/facemask [--steps 60] [--device auto]
+        [--precision auto]
 """
 
 from __future__ import annotations
@@ -49,6 +50,59 @@ def loader_images_per_s(folder: Path, batch_size: int, workers: int, batches: in
     return batches * batch_size / (time.perf_counter() - start)
 
 
+def measure(
+    data: Path | None,
+    *,
+    steps: int = 60,
+    batch_size: int = 128,
+    device: str = "auto",
+    workers: int = -1,
+    precision: str = "auto",
+) -> dict:
+    """Train team2 for ``steps`` steps and return the report (see the module docstring)."""
+    root = data_root(data)
+    cache = data_cache.cached_split(root, "train", 64)
+    cuda = torch.cuda.is_available() and device != "cpu"
+    loader_workers = workers if workers >= 0 else (8 if cuda else 0)
+    pipeline = loader_images_per_s(cache.folder, batch_size, loader_workers, batches=20)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        overrides = {
+            "max_steps": steps,
+            "epochs": 1000,
+            "batch_size": batch_size,
+            "num_workers": workers,
+            "checkpoint_every": 1000,
+        }
+        started = time.perf_counter()
+        result = train_team(
+            TEAM,
+            data_root=root,
+            runs_root=Path(tmp),
+            overrides=overrides,
+            device=device,
+            precision=precision,
+        )
+        wall = time.perf_counter() - started
+        config = json.loads((Path(result["run_dir"]) / "config.json").read_text())
+        lines = (Path(result["run_dir"]) / "metrics.jsonl").read_text().splitlines()
+        records = [r for r in map(json.loads, lines) if r["kind"] == "step"]
+    steady = [r["img_per_s"] for r in records[len(records) // 3 :]]  # skip warm-up
+    return {
+        "machine": f"{platform.machine()} {os.cpu_count()} cpus",
+        "device": result["device"],
+        "precision": config.get("precision"),
+        "steps": steps,
+        "batch_size": batch_size,
+        "dataloader_workers": loader_workers,
+        "train_images_per_s_median": round(statistics.median(steady), 1),
+        "pipeline_only_images_per_s": round(pipeline, 1),
+        "peak_rss_mib": round(result["peak_rss_mib"]),
+        "peak_gpu_mib": round(result.get("peak_gpu_mib", 0.0)),
+        "wall_s_including_startup": round(wall, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=None)
@@ -56,42 +110,16 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=-1, help="DataLoader workers (-1: auto)")
+    parser.add_argument("--precision", default="auto", help="fp32, bf16 or auto")
     args = parser.parse_args()
-
-    root = data_root(args.data)
-    cache = data_cache.cached_split(root, "train", 64)
-    cuda = torch.cuda.is_available() and args.device != "cpu"
-    workers = args.workers if args.workers >= 0 else (8 if cuda else 0)
-    pipeline = loader_images_per_s(cache.folder, args.batch_size, workers, batches=20)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        overrides = {
-            "max_steps": args.steps,
-            "epochs": 1000,
-            "batch_size": args.batch_size,
-            "num_workers": args.workers,
-            "checkpoint_every": 1000,
-        }
-        started = time.perf_counter()
-        result = train_team(
-            TEAM, data_root=root, runs_root=Path(tmp), overrides=overrides, device=args.device
-        )
-        wall = time.perf_counter() - started
-        lines = (Path(result["run_dir"]) / "metrics.jsonl").read_text().splitlines()
-        records = [r for r in map(json.loads, lines) if r["kind"] == "step"]
-    steady = [r["img_per_s"] for r in records[len(records) // 3 :]]  # skip warm-up
-    report = {
-        "machine": f"{platform.machine()} {os.cpu_count()} cpus",
-        "device": result["device"],
-        "steps": args.steps,
-        "batch_size": args.batch_size,
-        "dataloader_workers": workers,
-        "train_images_per_s_median": round(statistics.median(steady), 1),
-        "pipeline_only_images_per_s": round(pipeline, 1),
-        "peak_rss_mib": round(result["peak_rss_mib"]),
-        "peak_gpu_mib": round(result.get("peak_gpu_mib", 0.0)),
-        "wall_s_including_startup": round(wall, 1),
-    }
+    report = measure(
+        args.data,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        device=args.device,
+        workers=args.workers,
+        precision=args.precision,
+    )
     print(json.dumps(report, indent=2))
 
 

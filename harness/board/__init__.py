@@ -5,9 +5,10 @@ Takes in the rows :mod:`harness.scoring` makes. :mod:`.leaderboard` appends them
 comparable row, with whether each lead is outside the bootstrap intervals; :mod:`.protocol`
 says which rows are comparable (same N, size, resizer, weights, dims, reference). :mod:`.schema`
 checks the file on every read (text stays text; a bad cell is named by line and column), and
-:mod:`.sidefile` keeps a row whose append failed beside the board. Hands on the terminal table
-(:mod:`.terminal`), JSON, the Markdown board, and (:mod:`.site`) a static HTML site with each
-team's pictures.
+:mod:`.sidefile` keeps a row whose append failed beside the board. Rows from jobs on other
+machines arrive through :mod:`.spool` (one file per row, merged once). Hands on the terminal
+table (:mod:`.terminal`), JSON, the Markdown board, and (:mod:`.site`) a static HTML site with
+each team's pictures.
 """
 
 from harness._lazy import lazy_exports
@@ -26,6 +27,10 @@ _EXPORTS = {
     "read": "leaderboard",
     "to_markdown": "leaderboard",
     "write_site": "site",
+    "make_row_id": "spool",
+    "merge_spool": "spool",
+    "spool_dir": "spool",
+    "spool_row": "spool",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

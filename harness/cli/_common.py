@@ -36,6 +36,12 @@ RunsOpt = Annotated[
 ]
 OverwriteOpt = Annotated[bool, typer.Option(help="Replace data already at the destination.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
+PrecisionOpt = Annotated[
+    str,
+    typer.Option(
+        "--precision", help="fp32 or bf16 training; auto: bf16 on a GPU that has it, else fp32."
+    ),
+]
 TeamArg = Annotated[Path, typer.Argument(help="A team folder, e.g. submissions/team2.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
 TuneDirOpt = Annotated[Path, typer.Option(help="Where `harness tune` keeps its studies.")]

@@ -17,6 +17,17 @@ from harness.cli._common import (
     emit,
     err,
 )
+from harness.cli.scale_opts import (
+    CpusOpt,
+    DevicesOpt,
+    ExecutorOpt,
+    ExtraOpt,
+    GpusOpt,
+    JobFolderOpt,
+    JobsOpt,
+    PartitionOpt,
+    TimeLimitOpt,
+)
 from harness.errors import HarnessError
 
 
@@ -42,15 +53,37 @@ def score(
     device: DeviceOpt = "auto",
     leaderboard: BoardOpt = Path("leaderboard/results.csv"),
     as_json: JsonOpt = False,
+    jobs: JobsOpt = None,
+    devices: DevicesOpt = None,
+    executor: ExecutorOpt = "local",
+    slurm_partition: PartitionOpt = None,
+    gpus_per_job: GpusOpt = None,
+    cpus_per_job: CpusOpt = None,
+    time_limit: TimeLimitOpt = None,
+    slurm_extra: ExtraOpt = None,
+    slurm_folder: JobFolderOpt = None,
 ) -> None:
     """Score team folders, or every team with --all, and append the rows to the leaderboard."""
     from harness.board import leaderboard as board
+    from harness.cli import scale_cmds
     from harness.paths import data_root, runs_root
     from harness.scoring.rounds import check_sample_count, check_team_folders
     from harness.scoring.score import Scorer, ScoreSettings, discover_teams
 
     if bool(teams) == all_teams:
         raise HarnessError("give team folders, or --all to score every team in --submissions")
+    scale = scale_cmds.scale_settings(
+        jobs=jobs,
+        devices=devices,
+        executor=executor,
+        slurm_partition=slurm_partition,
+        gpus_per_job=gpus_per_job,
+        cpus_per_job=cpus_per_job,
+        time_limit=time_limit,
+        slurm_extra=slurm_extra,
+        slurm_folder=slurm_folder,
+        many=all_teams,
+    )
     check_sample_count(n)
     if not all_teams:
         check_team_folders(teams or [])
@@ -60,6 +93,19 @@ def score(
     from harness.data.layout import list_split
 
     list_split(root, "test")  # a wrong data folder is one error, not one failed row per team
+    if scale.parallel:
+        scale_cmds.score_all_cmd(
+            teams,  # type: ignore[arg-type]
+            data_root=root,
+            runs_root=runs_root(runs),
+            board_path=leaderboard,
+            score_settings=settings,
+            settings=scale,
+            run_id=run,
+            labels=labels,
+            as_json=as_json,
+        )
+        return
     judge = None
     if labels:
         from harness.scoring.label_fidelity import LabelJudge
@@ -175,8 +221,12 @@ def leaderboard_cmd(
 ) -> None:
     """The ranked board (each team's best run); lower score wins."""
     from harness.board import leaderboard as board
+    from harness.board.spool import merge_spool, spool_dir
     from harness.board.terminal import render
 
+    merged = merge_spool(spool_dir(path), path)  # rows of cluster jobs nobody waited for
+    if merged:
+        err(f"merged {len(merged)} row(s) that jobs left in {spool_dir(path)}")
     if html is not None:
         from harness.board.site import write_site
         from harness.paths import runs_root

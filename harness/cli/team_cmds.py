@@ -11,13 +11,28 @@ from harness.cli._common import (
     DataOpt,
     DeviceOpt,
     JsonOpt,
+    PrecisionOpt,
     RunsOpt,
+    SubmissionsOpt,
     TeamArg,
     TuneDirOpt,
     emit,
     err,
     parse_sets,
 )
+from harness.cli.scale_cmds import scale_settings
+from harness.cli.scale_opts import (
+    CpusOpt,
+    DevicesOpt,
+    ExecutorOpt,
+    ExtraOpt,
+    GpusOpt,
+    JobFolderOpt,
+    JobsOpt,
+    PartitionOpt,
+    TimeLimitOpt,
+)
+from harness.errors import HarnessError
 
 
 def validate(team: TeamArg, as_json: JsonOpt = False) -> None:
@@ -35,7 +50,13 @@ def validate(team: TeamArg, as_json: JsonOpt = False) -> None:
 
 
 def train(
-    team: TeamArg,
+    team: Annotated[
+        Path | None, typer.Argument(help="A team folder, e.g. submissions/team2 (or use --all).")
+    ] = None,
+    all_teams: Annotated[
+        bool, typer.Option("--all", help="Train every team in --submissions.")
+    ] = False,
+    submissions: SubmissionsOpt = Path("submissions"),
     data: DataOpt = None,
     runs: RunsOpt = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs (default: the team's).")] = None,
@@ -45,6 +66,7 @@ def train(
     max_steps: Annotated[int | None, typer.Option(help="Stop after this many D steps.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default: the team's).")] = None,
     device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "auto",
     resume: Annotated[
         str | None,
         typer.Option(help="Continue a run: its id, or 'latest'.", show_default=False),
@@ -67,11 +89,37 @@ def train(
         float | None, typer.Option(help="Stop training after this many seconds.")
     ] = None,
     as_json: JsonOpt = False,
+    jobs: JobsOpt = None,
+    devices: DevicesOpt = None,
+    executor: ExecutorOpt = "local",
+    slurm_partition: PartitionOpt = None,
+    gpus_per_job: GpusOpt = None,
+    cpus_per_job: CpusOpt = None,
+    time_limit: TimeLimitOpt = None,
+    slurm_extra: ExtraOpt = None,
+    slurm_folder: JobFolderOpt = None,
 ) -> None:
     """Train a team's GAN on the train split, with checkpoints, grids and resume."""
+    from harness.cli import scale_cmds
     from harness.paths import data_root, runs_root
     from harness.training.train import train_team
 
+    if (team is None) == (not all_teams):
+        raise HarnessError("give one team folder, or --all to train every team in --submissions")
+    if all_teams and (resume or params):
+        raise HarnessError("--resume and --params are for one team; drop them with --all")
+    scale = scale_settings(
+        jobs=jobs,
+        devices=devices,
+        executor=executor,
+        slurm_partition=slurm_partition,
+        gpus_per_job=gpus_per_job,
+        cpus_per_job=cpus_per_job,
+        time_limit=time_limit,
+        slurm_extra=slurm_extra,
+        slurm_folder=slurm_folder,
+        many=all_teams,
+    )
     overrides: dict[str, Any] = {}
     source = None
     trial_params = None
@@ -89,6 +137,20 @@ def train(
     ):
         if value is not None:
             overrides[key] = value
+    if all_teams:
+        scale_cmds.train_all_cmd(
+            submissions,
+            data_root=data_root(data),
+            runs_root=runs_root(runs),
+            overrides=overrides,
+            settings=scale,
+            device=device,
+            precision=precision,
+            timeout_s=timeout,
+            as_json=as_json,
+        )
+        return
+    assert team is not None
     result = train_team(
         team,
         data_root=data_root(data),
@@ -99,6 +161,7 @@ def train(
         timeout_s=timeout,
         params_source=source,
         trial_params=trial_params,
+        precision=precision,
     )
     text = (
         f"{team}: run {result['run_id']} {_how_far(result)} "

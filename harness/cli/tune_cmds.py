@@ -14,8 +14,16 @@ from harness.cli._common import (
     TeamArg,
     TuneDirOpt,
     emit,
-    err,
     parse_sets,
+)
+from harness.cli.scale_opts import (
+    CpusOpt,
+    ExecutorOpt,
+    ExtraOpt,
+    GpusOpt,
+    JobFolderOpt,
+    PartitionOpt,
+    TimeLimitOpt,
 )
 
 
@@ -60,11 +68,32 @@ def tune(
         bool, typer.Option("--report", help="Only report: best trials and plots.")
     ] = False,
     as_json: JsonOpt = False,
+    executor: ExecutorOpt = "local",
+    slurm_partition: PartitionOpt = None,
+    gpus_per_job: GpusOpt = None,
+    cpus_per_job: CpusOpt = None,
+    time_limit: TimeLimitOpt = None,
+    slurm_extra: ExtraOpt = None,
+    slurm_folder: JobFolderOpt = None,
 ) -> None:
     """Search a team's hyperparameters with Optuna on a validation split of train (never test)."""
+    from harness.cli.scale_cmds import scale_settings
     from harness.paths import data_root
     from harness.tuning.report import report
     from harness.tuning.tune import TuneSettings, tune_team
+
+    scale = scale_settings(
+        jobs=None,
+        devices=None,
+        executor=executor,
+        slurm_partition=slurm_partition,
+        gpus_per_job=gpus_per_job,
+        cpus_per_job=cpus_per_job,
+        time_limit=time_limit,
+        slurm_extra=slurm_extra,
+        slurm_folder=slurm_folder,
+        many=not report_only,
+    )
 
     settings = TuneSettings(
         trials=trials,
@@ -85,6 +114,18 @@ def tune(
     )
     if report_only:
         result = report(team, tune_root=tune_dir, study=study, storage=storage, plots=True)
+    elif scale.cluster is not None:
+        from harness.cli._common import err
+        from harness.scale.teams import tune_on_cluster
+
+        result = tune_on_cluster(
+            team,
+            data_root=data_root(data),
+            tune_root=tune_dir,
+            tune_settings=settings,
+            settings=scale,
+            say=err,
+        )
     else:
         result = tune_team(
             team, data_root=data_root(data), tune_root=tune_dir, settings=settings, say=err

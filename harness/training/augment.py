@@ -176,6 +176,8 @@ def make_loader(
 
 def to_model_input(images: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
     """uint8 ``[B, S, S, 3]`` to float ``[B, 3, S, S]`` in [-1, 1] on ``device``."""
-    x = images.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+    from harness.device import to_device
+
+    x = to_device(images, device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     return x.contiguous(memory_format=memory_format)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.errors import HarnessError
 from harness.sandbox.runner import Limits, forbidden_paths, run_child
 from harness.training import runs
 
@@ -39,6 +40,7 @@ def train_team(
     subset: str = "all",
     trial_params: dict[str, Any] | None = None,
     image_size: int | None = None,
+    precision: str = "auto",
 ) -> dict[str, Any]:
     """Train (or resume) a team and return the child's summary, including ``run_dir``.
 
@@ -57,10 +59,15 @@ def train_team(
             the team's ``search_space`` on a fixed trial (explicit ``overrides`` win).
         image_size: the spec's image size when the caller has validated the team already
             (tuning does, once per study); None validates it here first.
+        precision: ``fp32``, ``bf16`` or ``auto`` (bf16 on a GPU that has it, else fp32; a
+            resumed run keeps the precision it was started with).
     """
     from harness import data
     from harness.data import cache as data_cache
+    from harness.device import PRECISIONS
 
+    if precision not in PRECISIONS:
+        raise HarnessError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
     team = runs.team_name(team_dir)
     team_dir = Path(team_dir).resolve()
     if resume:
@@ -98,6 +105,7 @@ def train_team(
         "overrides": overrides,
         "trial_params": trial_params,
         "device": device,
+        "precision": precision,
         "resume": bool(resume),
         "forbidden_paths": forbidden_paths(data_root),
     }

@@ -158,6 +158,10 @@ class Trainer:
         self.device = device.resolve_device(request["device"])
         device.configure(self.device)
         self.cuda = self.device.type == "cuda"
+        precision = request.get("precision", "auto")
+        if self.resume and precision == "auto":
+            precision = self.config.get("precision", precision)  # a resumed run keeps its own
+        self.precision = device.resolve_precision(precision, self.device)
         if self.resume:
             check_resumable(self.config.get("train_config"), dataclasses.asdict(self.cfg))
         self.cache = load_arrays(Path(request["train_cache"]))
@@ -202,6 +206,8 @@ class Trainer:
         """Everything a checkpoint holds (see :mod:`harness.training.checkpoint`)."""
         import torch
 
+        from harness import device
+
         return {
             "epoch": self.epoch,
             "batch": self.batch,
@@ -212,7 +218,7 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "rng_cpu": torch.get_rng_state(),
-            "rng_cuda": torch.cuda.get_rng_state_all() if self.cuda else [],
+            "rng_cuda": device.cuda_rng_states(self.device),
             "noise": self.noise.get_state(),
             "latent_dim": self.spec.latent_dim,
             "image_size": self.size,
@@ -225,6 +231,8 @@ class Trainer:
         """Restore a checkpoint written by :meth:`state`."""
         import torch
 
+        from harness import device
+
         self.g.load_state_dict(state["generator"])
         self.d.load_state_dict(state["discriminator"])
         if self.ema is not None and state.get("ema") is not None:
@@ -232,8 +240,7 @@ class Trainer:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         torch.set_rng_state(state["rng_cpu"].cpu())
-        if self.cuda and state["rng_cuda"]:
-            torch.cuda.set_rng_state_all([s.cpu() for s in state["rng_cuda"]])
+        device.set_cuda_rng_states(self.device, state["rng_cuda"])
         self.noise.set_state(state["noise"].cpu())
         self.epoch, self.batch, self.step = state["epoch"], state["batch"], state["step"]
 
@@ -262,6 +269,7 @@ class Trainer:
             train_config=dataclasses.asdict(self.cfg),
             hparams=self.hparams,
             device=self._device_name(),
+            precision=self.precision,
             torch_version=self._torch_version(),
             train_images=len(self.cache.labels),
             status="training",
@@ -350,17 +358,16 @@ class Trainer:
         """Peak resident memory of this process and, on a GPU, peak allocated GPU memory (MiB)."""
         import resource
 
-        import torch
+        from harness import device
 
         peak = {"peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-        if self.cuda:
-            peak["peak_gpu_mib"] = torch.cuda.max_memory_allocated(self.device) / 2**20
-        return peak
+        return {**peak, **device.peak_memory_mib(self.device)}
 
     def _loop(self, metrics_path: Path, stop: StopRequest) -> None:
         import torch
         from tqdm import tqdm
 
+        from harness import device
         from harness.training import augment, diffaugment, losses
 
         sampler = augment.RunBatches(
@@ -373,7 +380,9 @@ class Trainer:
         )
         workers = self.cfg.num_workers if self.cfg.num_workers >= 0 else (8 if self.cuda else 0)
         dataset = augment.AugmentedBatches(self.cache.folder, self.transform, self.cfg.seed)
-        loader = augment.make_loader(dataset, sampler, num_workers=workers, pin_memory=self.cuda)
+        loader = augment.make_loader(
+            dataset, sampler, num_workers=workers, pin_memory=device.pin_memory(self.device)
+        )
         # The loader draws its worker seeds from this generator, not the global one, so that a
         # resumed run's global random stream (GP mixing, DiffAugment, dropout) stays aligned.
         loader.generator = torch.Generator().manual_seed(self.cfg.seed)
@@ -382,7 +391,9 @@ class Trainer:
             total = min(total, self.cfg.max_steps)
         log_every = max(1, min(10, self.per_epoch // 20))
         window = LossWindow()
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.cuda)
+        # The same autocast code on every device: bf16 on GPUs by default, and on a CPU when
+        # asked (--precision bf16), which is how CI runs the branch GPU users take.
+        autocast = device.autocast(self.device, self.precision)
 
         def d_view(x: torch.Tensor, y: torch.Tensor) -> Any:
             return self.d(diffaugment.diff_augment(x, self.diffaug), y)
@@ -399,7 +410,7 @@ class Trainer:
         with bar:
             for images, labels, key in loader:
                 real = augment.to_model_input(images, self.device, channels_last=True)
-                y = labels.to(self.device, non_blocking=True)
+                y = device.to_device(labels, self.device)
                 b = real.shape[0]
                 z = torch.randn(b, self.spec.latent_dim, device=self.device, generator=self.noise)
                 with autocast:

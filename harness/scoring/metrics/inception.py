@@ -7,7 +7,9 @@ The network is pytorch-fid's own (``pytorch_fid.inception.InceptionV3``: bilinea
 - every batch norm is folded into its convolution (``torch.nn.utils.fusion.fuse_conv_bn_eval``);
 - the input scaling ``2x - 1`` is folded into the first convolution, which is exact because
   that convolution has stride 2 and no padding, so every output sees only real pixels;
-- weights and inputs are channels_last; inference runs under ``torch.inference_mode``.
+- weights and inputs are channels_last; inference runs under ``torch.inference_mode``;
+- it stays fp32 on every device: TF32 and autocast are off while it runs
+  (:func:`harness.device.exact_fp32`).
 
 Measured on 2 CPU cores this runs about twice as fast as pytorch-fid's model (bench/README.md)
 with features within 1e-5 and FID within 1e-3 of it. Inputs are uint8 ``[N, H, W, 3]``, turned
@@ -25,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from harness.device import exact_fp32
 from harness.scoring.metrics.network import build_inception
 from harness.scoring.metrics.weights import WeightsInfo, ensure_weights, load_state
 
@@ -103,7 +106,9 @@ class InceptionFeatures:
             disable=progress is None,
             leave=False,
         )
-        with torch.inference_mode():
+        # exact_fp32: TF32 and autocast off, whatever the caller set for training, so that FID
+        # on a GPU matches pytorch-fid's fp32 numbers.
+        with torch.inference_mode(), exact_fp32():
             for start in bar:
                 batch = np.array(images[start : start + self.batch_size], copy=True)  # writable
                 x = torch.from_numpy(batch).to(self.device).permute(0, 3, 1, 2).float().div(255)

@@ -153,3 +153,27 @@ def test_real_statistics_are_cached_and_invalidated(tiny_data: Path, fid_weights
     moved = reference.class_reference(tiny_data, 0, 16, other_weights)
     assert other_weights.images == 12 and moved.digest != first.digest, "other weights, other entry"
     assert moved.key["weights_sha256"] == "0" * 64
+
+
+def test_inception_stays_fp32_with_tf32_off_whatever_training_set(fid_weights) -> None:  # type: ignore[no-untyped-def]
+    """FID on a GPU must equal pytorch-fid's: the extractor runs with TF32 off and without
+    autocast even when the caller (a training loop, `configure` on a GPU) turned them on."""
+    from harness import device
+
+    extractor = InceptionFeatures(dims=64, device="cpu", weights=fid_weights)
+    images = np.random.default_rng(0).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
+    seen = []
+    extractor.model.register_forward_hook(
+        lambda *_: seen.append((device.tf32_state(), torch.is_autocast_enabled("cpu")))
+    )
+    plain = extractor(images)
+    saved = device.tf32_state()
+    try:
+        device._set_tf32(("tf32", "tf32"))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            under_training_settings = extractor(images)
+        assert device.tf32_state() == ("tf32", "tf32"), "the caller's settings come back"
+    finally:
+        device._set_tf32(saved)
+    assert seen == [(("ieee", "ieee"), False)] * 2
+    np.testing.assert_array_equal(plain, under_training_settings)
