@@ -17,6 +17,7 @@ from harness.cli._common import (
     emit,
     err,
 )
+from harness.cli.competition_cmds import CompetitionOpt
 from harness.errors import HarnessError
 
 
@@ -29,7 +30,10 @@ def score(
     data: DataOpt = None,
     runs: RunsOpt = None,
     run: Annotated[str | None, typer.Option(help="Run id (default: each team's latest).")] = None,
-    n: Annotated[int, typer.Option("--n", help="Samples per class.")] = 1000,
+    n: Annotated[
+        int | None,
+        typer.Option("--n", help="Samples per class (default: the competition's, else 1000)."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Sample seed, the same for every team.")] = 0,
     bootstrap: Annotated[
         int, typer.Option(help="Bootstrap replicates for the interval (0: none).")
@@ -39,21 +43,27 @@ def score(
     ] = True,
     device: DeviceOpt = "auto",
     leaderboard: BoardOpt = Path("leaderboard/results.csv"),
+    competition: CompetitionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Score one team, or every team with --all, and append the rows to the leaderboard."""
     from harness.board import leaderboard as board
+    from harness.cli.competition_cmds import admitted_teams, competition_score_settings
     from harness.paths import data_root, runs_root
     from harness.scoring.score import Scorer, ScoreSettings, discover_teams
 
     if (team is None) == (not all_teams):
         raise HarnessError("give one team folder, or --all to score every team in --submissions")
     teams = discover_teams(submissions) if all_teams else [team]
-    settings = ScoreSettings(n_per_class=n, seed=seed, bootstrap=bootstrap, device=device)
+    rules = competition_score_settings(competition, n)
+    settings = ScoreSettings(seed=seed, bootstrap=bootstrap, device=device, **rules)
     root = data_root(data)
     from harness.data.layout import list_split
+    from harness.data.split import load_split
 
     list_split(root, "test")  # a wrong data folder is one error, not one failed row per team
+    load_split(root)  # so is a public/private split made for other test images
+    teams = admitted_teams(teams, competition, board.read(leaderboard), single=not all_teams)
     judge = None
     if labels:
         from harness.scoring.label_fidelity import LabelJudge
@@ -69,9 +79,17 @@ def score(
     )
     import pandas as pd
 
-    table = board.ranked(pd.DataFrame(rows), all_runs=True)
-    emit(rows, as_json, table.to_string(index=False))
-    if not all_teams and rows[0]["status"] != "ok":
+    from harness.board.boards import current_split, public_board
+
+    made = pd.DataFrame(rows)
+    # With a public/private split, the terminal shows the public view only.
+    table = (
+        public_board(made, all_runs=True)
+        if current_split(made)
+        else board.ranked(made, all_runs=True)
+    )
+    emit(rows, as_json, table.to_string(index=False) if rows else "no team scored")
+    if not all_teams and rows and rows[0]["status"] != "ok":
         raise typer.Exit(1)
 
 
@@ -140,12 +158,21 @@ def leaderboard_cmd(
     all_runs: Annotated[
         bool, typer.Option("--all-runs", help="Every ok run, not each team's best.")
     ] = False,
+    private: Annotated[
+        bool,
+        typer.Option("--private", help="The final board: private scores of selected submissions."),
+    ] = False,
+    metric: Annotated[
+        str, typer.Option(help="Rank by 'score' (FID sum) or 'mifid' (memorisation-informed).")
+    ] = "score",
+    competition: CompetitionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The ranked board (each team's best run); lower score wins."""
+    """The public board (each team's best run); --private for the final board. Lower wins."""
     from harness.board import leaderboard as board
+    from harness.cli.competition_cmds import board_table
 
-    table = board.ranked(board.read(path), all_runs=all_runs)
+    table = board_table(board.read(path), path, competition, private, metric, all_runs)
     if markdown is not None:
         from harness import atomic
 
