@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from harness.classes import CLASS_NAMES, NUM_CLASSES
+from harness.errors import NumericalError
 from harness.scoring.metrics import memorisation as memo
 from harness.scoring.metrics.fid import FastFrechet, statistics
 from harness.scoring.metrics.prdc import DEFAULT_K, KEYS, prdc
@@ -198,10 +199,14 @@ class CompetitionMetrics:
         if o.prdc:
             self.say(f"{team}: precision, recall, density, coverage (k = {o.k}) ...")
             row["prdc_k"] = o.k
-            row.update(prdc_columns(fakes, reals, o.k))
+            parts = [("", reals)]
             if public_masks is not None:
-                public_reals = [r[m] for r, m in zip(reals, public_masks, strict=True)]
-                row.update(prdc_columns(fakes, public_reals, o.k, "_public"))
+                parts.append(("_public", [r[m] for r, m in zip(reals, public_masks, strict=True)]))
+            for suffix, part in parts:
+                try:
+                    row.update(prdc_columns(fakes, part, o.k, suffix))
+                except NumericalError as exc:  # too few samples: blank columns, said aloud
+                    self.say(f"{team}: no precision/recall/density/coverage{suffix}: {exc}")
         return row
 
     def _memorisation(
