@@ -200,12 +200,15 @@ def _separation(ok: pd.DataFrame) -> list[str]:
 
 _TEXT_COLUMNS = frozenset(
     {"rank", "team", "run_id", "status", "error", "ahead_of_next", "not_ranked_because"}
+    | {"submission_id", "submitted_at", "source", "chosen_by", "memorised"}
 )
 
 
 def _decimals(column: str) -> int:
     """Digits shown in the Markdown board: FID to 0.1, shares and KID to 0.001, counts whole."""
-    if column.startswith(("label_fidelity", "kid", "classifier")):
+    if column.startswith(("label_fidelity", "kid", "classifier")) or column.startswith(
+        ("memorisation", "precision", "recall", "density", "coverage")
+    ):
         return 3
     if column.startswith(("n_fake", "n_real", "epochs", "steps", "image_size", "dims")):
         return 0

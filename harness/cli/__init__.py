@@ -13,31 +13,35 @@ import os
 import sys
 
 from harness.cli import (
+    competition_cmds,
     data_cmds,  # noqa: F401  (importing it registers the data group)
     quickstart_cmd,
     score_cmds,
     team_cmds,
     tune_cmds,
 )
-from harness.cli._common import app, err, jsonable, parse_sets
+from harness.cli._common import app, data_app, err, jsonable, parse_sets
 from harness.errors import HarnessError
 
 __all__ = ["app", "jsonable", "main", "parse_sets"]
 
 # Registered here, in the order a newcomer meets them (`harness --help` lists them so);
-# the `data` group registers its subcommands in data_cmds.
+# the `data` group registers its subcommands in data_cmds, and `data split` last, here.
 for _name, _command in (
     ("quickstart", quickstart_cmd.quickstart),
     ("validate", team_cmds.validate),
     ("train", team_cmds.train),
     ("sample", team_cmds.sample),
+    ("export", competition_cmds.export),
     ("score", score_cmds.score),
     ("fid", score_cmds.fid),
     ("weights", score_cmds.weights),
     ("leaderboard", score_cmds.leaderboard_cmd),
+    ("select", competition_cmds.select),
     ("tune", tune_cmds.tune),
 ):
     app.command(_name)(_command)
+data_app.command("split")(competition_cmds.data_split)
 
 
 def main(argv: list[str] | None = None) -> None:

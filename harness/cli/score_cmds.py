@@ -17,6 +17,7 @@ from harness.cli._common import (
     emit,
     err,
 )
+from harness.cli.competition_cmds import CompetitionOpt
 from harness.cli.scale_opts import (
     CpusOpt,
     DevicesOpt,
@@ -42,7 +43,10 @@ def score(
     data: DataOpt = None,
     runs: RunsOpt = None,
     run: Annotated[str | None, typer.Option(help="Run id (default: each team's latest).")] = None,
-    n: Annotated[int, typer.Option("--n", help="Samples per class.")] = 1000,
+    n: Annotated[
+        int | None,
+        typer.Option("--n", help="Samples per class (default: the competition's, else 1000)."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Sample seed, the same for every team.")] = 0,
     bootstrap: Annotated[
         int, typer.Option(help="Bootstrap replicates for the interval (0: none).")
@@ -52,6 +56,7 @@ def score(
     ] = True,
     device: DeviceOpt = "auto",
     leaderboard: BoardOpt = Path("leaderboard/results.csv"),
+    competition: CompetitionOpt = None,
     as_json: JsonOpt = False,
     jobs: JobsOpt = None,
     devices: DevicesOpt = None,
@@ -66,6 +71,7 @@ def score(
     """Score team folders, or every team with --all, and append the rows to the leaderboard."""
     from harness.board import leaderboard as board
     from harness.cli import scale_cmds
+    from harness.cli.competition_cmds import admitted_teams, competition_score_settings
     from harness.paths import data_root, runs_root
     from harness.scoring.rounds import check_sample_count, check_team_folders
     from harness.scoring.score import Scorer, ScoreSettings, discover_teams
@@ -84,15 +90,19 @@ def score(
         slurm_folder=slurm_folder,
         many=all_teams,
     )
-    check_sample_count(n)
+    rules = competition_score_settings(competition, n)
+    check_sample_count(int(rules["n_per_class"]))  # type: ignore[call-overload]
     if not all_teams:
         check_team_folders(teams or [])
     teams = discover_teams(submissions) if all_teams else teams
-    settings = ScoreSettings(n_per_class=n, seed=seed, bootstrap=bootstrap, device=device)
+    settings = ScoreSettings(seed=seed, bootstrap=bootstrap, device=device, **rules)
     root = data_root(data)
     from harness.data.layout import list_split
+    from harness.data.split import load_split
 
     list_split(root, "test")  # a wrong data folder is one error, not one failed row per team
+    load_split(root)  # so is a public/private split made for other test images
+    teams = admitted_teams(teams, competition, board.read(leaderboard), single=not all_teams)
     if scale.parallel:
         scale_cmds.score_all_cmd(
             teams,  # type: ignore[arg-type]
@@ -128,10 +138,17 @@ def score(
         raise HarnessError(next(iter(scorer.not_trained.values())))
     import pandas as pd
 
+    from harness.board.boards import current_split, public_board
     from harness.board.terminal import render
 
-    table = board.ranked(pd.DataFrame(rows), all_runs=True)
-    emit(rows, as_json, render(table))
+    made = pd.DataFrame(rows)
+    # With a public/private split, the terminal shows the public view only.
+    table = (
+        public_board(made, all_runs=True)
+        if current_split(made)
+        else board.ranked(made, all_runs=True)
+    )
+    emit(rows, as_json, render(table) if rows else "no team scored")
     if kept_aside:
         raise HarnessError(
             f"{len(kept_aside)} row(s) are not on {leaderboard}; they are kept in "
@@ -206,23 +223,32 @@ def leaderboard_cmd(
     all_runs: Annotated[
         bool, typer.Option("--all-runs", help="Every ok run, not each team's best.")
     ] = False,
+    private: Annotated[
+        bool,
+        typer.Option(
+            "--private",
+            help="The final board: private scores of selected submissions (terminal and --html).",
+        ),
+    ] = False,
+    metric: Annotated[
+        str, typer.Option(help="Rank by 'score' (FID sum) or 'mifid' (memorisation-informed).")
+    ] = "score",
+    competition: CompetitionOpt = None,
     as_json: JsonOpt = False,
     html: Annotated[
         Path | None,
         typer.Option(help="Also write the board as a static site (index.html, a page per team)."),
     ] = None,
-    private: Annotated[
-        bool, typer.Option("--private", help="The site shows the final board, private scores too.")
-    ] = False,
     runs: RunsOpt = None,
     submissions: Annotated[
         Path, typer.Option(help="Team folders (a samples submission's pictures, for --html).")
     ] = Path("submissions"),
 ) -> None:
-    """The ranked board (each team's best run); lower score wins."""
+    """The public board (each team's best run); --private for the final board. Lower wins."""
     from harness.board import leaderboard as board
     from harness.board.spool import merge_spool, spool_dir
     from harness.board.terminal import render
+    from harness.cli.competition_cmds import board_table
 
     merged = merge_spool(spool_dir(path), path)  # rows of cluster jobs nobody waited for
     if merged:
@@ -240,7 +266,7 @@ def leaderboard_cmd(
             source_label=path.name,
         )
         err(f"wrote {site.index} and {len(site.team_pages)} team pages ({site.size_bytes:,} bytes)")
-    table = board.ranked(board.read(path), all_runs=all_runs)
+    table = board_table(board.read(path), path, competition, private, metric, all_runs)
     if markdown is not None:
         from harness import atomic
 

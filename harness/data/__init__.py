@@ -3,7 +3,8 @@
 Takes in a folder in the layout ``train|test/with_mask|without_mask/*.png`` (imported,
 downloaded, or drawn as a demo set). Hands on content fingerprints of each split, and uint8
 ``[N, S, S, 3]`` arrays per split and image size, resized by the one recorded resizer, cached
-on disk. Nothing here imports a later stage.
+on disk, and the secret public/private assignment of ``test`` (:mod:`.split`). Nothing here
+imports a later stage.
 """
 
 from harness._lazy import lazy_exports
@@ -27,6 +28,10 @@ _EXPORTS = {
     "make_demo_dataset": "demo",
     "RESIZER": "resize",
     "resize_square": "resize",
+    "HeldoutSplit": "split",
+    "load_split": "split",
+    "make_split": "split",
+    "split_path": "split",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

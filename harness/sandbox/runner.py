@@ -83,10 +83,12 @@ def _stderr_fd() -> int:
 
 
 def forbidden_paths(data_root: Path) -> list[str]:
-    """Paths team code must never open: the held-out split and caches derived from it."""
+    """Paths team code must never open: the held-out split, its public/private assignment and
+    caches derived from them."""
     from harness.data.cache import heldout_cache_root
+    from harness.data.split import split_path
 
-    return [str(Path(data_root) / "test"), str(heldout_cache_root())]
+    return [str(Path(data_root) / "test"), str(split_path(data_root)), str(heldout_cache_root())]
 
 
 def child_env() -> dict[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ class SampleSet:
     checkpoint: str
     used_ema: bool
     seed: int
+    meta: dict[str, Any] = field(default_factory=dict)  # what an exported checkpoint records
 
     def of_class(self, label: int) -> np.ndarray:
         """The samples of one class."""
@@ -103,39 +104,75 @@ def sample_team(
     ckpt = Path(checkpoint) if checkpoint else runs.latest_checkpoint(run_dir)
     assert ckpt is not None
     out = run_dir / runs.SAMPLES / f"samples-{ckpt.stem}-n{n_per_class}-seed{seed}.npz"
+    return sample_checkpoint(
+        team_dir,
+        ckpt,
+        out=out,
+        work_dir=run_dir,
+        n_per_class=n_per_class,
+        seed=seed,
+        device=device,
+        limits=limits,
+        forbidden=forbidden,
+    )
+
+
+def sample_checkpoint(
+    team_dir: Path,
+    ckpt: Path,
+    *,
+    out: Path,
+    work_dir: Path,
+    n_per_class: int,
+    seed: int,
+    device: str = "auto",
+    limits: Limits = Limits(timeout_s=1800.0, memory_gib=16.0),
+    forbidden: list[str] | None = None,
+    exported: bool = False,
+) -> SampleSet:
+    """Sample a checkpoint file in a child into ``out`` and check the result.
+
+    ``exported`` marks a team's handed-in ``checkpoint.pt`` (made by ``harness export``): the
+    child reads it with :func:`harness.training.export.load_exported` and reports its record.
+    The parent never opens that file.
+    """
+    team = runs.team_name(team_dir)
     request = {
         "team_dir": str(Path(team_dir).resolve()),
-        "checkpoint": str(ckpt.resolve()),
+        "checkpoint": str(Path(ckpt).resolve()),
+        "exported": exported,
         "n_per_class": n_per_class,
         "seed": seed,
         "device": device,
-        "out": str(out.resolve()),
+        "out": str(Path(out).resolve()),
         "forbidden_paths": forbidden or [],
     }
     payload = run_child(
-        "sample", request, label=team, limits=limits, log_path=run_dir / "error.log"
+        "sample", request, label=team, limits=limits, log_path=Path(work_dir) / "error.log"
     )
     size = int(payload["image_size"])
-    images, labels = check_samples(out, n_per_class=n_per_class, size=size, team=team)
+    images, labels = check_samples(Path(out), n_per_class=n_per_class, size=size, team=team)
     from harness.training import grids
 
     rows = [images[labels == c][:GRID_COLUMNS] for c in range(NUM_CLASSES)]
-    title = f"{team}: {ckpt.stem}, seed {seed}{' (EMA)' if payload['used_ema'] else ''}"
-    grids.save_grid(out.with_suffix(".png"), rows, title=title, scale=max(1, 64 // size))
+    title = f"{team}: {Path(ckpt).stem}, seed {seed}{' (EMA)' if payload['used_ema'] else ''}"
+    grids.save_grid(Path(out).with_suffix(".png"), rows, title=title, scale=max(1, 64 // size))
     return SampleSet(
         images=images,
         labels=labels,
-        path=out,
-        run_dir=run_dir,
-        checkpoint=ckpt.name,
+        path=Path(out),
+        run_dir=Path(work_dir),
+        checkpoint=Path(ckpt).name,
         used_ema=bool(payload["used_ema"]),
         seed=seed,
+        meta=dict(payload.get("meta") or {}),
     )
 
 
-def load_generator(request: dict[str, Any]) -> tuple[Any, Any, Any, int, bool]:
+def load_generator(request: dict[str, Any]) -> tuple[Any, Any, Any, int, bool, dict[str, Any]]:
     """Child side: the team's generator with the checkpoint's weights (EMA when kept), in eval
-    mode on the requested device. Returns ``(spec, generator, device, image_size, used_ema)``;
+    mode on the requested device. Returns ``(spec, generator, device, image_size, used_ema,
+    meta)``, ``meta`` being what an exported checkpoint records about itself (else empty);
     shared by the sample and the latent-walk jobs so both draw from the same network."""
     from harness import device
     from harness.spec import load_spec
@@ -144,7 +181,17 @@ def load_generator(request: dict[str, Any]) -> tuple[Any, Any, Any, int, bool]:
     spec = load_spec(Path(request["team_dir"]))
     dev = device.resolve_device(request["device"])
     device.configure(dev)
-    state = checkpoint.load(Path(request["checkpoint"]), "cpu")
+    if request.get("exported"):
+        from harness.training.export import load_exported
+
+        state = load_exported(Path(request["checkpoint"]), "cpu")
+        if int(state["latent_dim"]) != int(spec.latent_dim):
+            raise SampleError(
+                f"checkpoint.pt was exported with latent size {state['latent_dim']}, "
+                f"but model.py's spec has {spec.latent_dim}; export it again from this model.py"
+            )
+    else:
+        state = checkpoint.load(Path(request["checkpoint"]), "cpu")
     hparams = (
         json.loads(state["hparams"])
         if isinstance(state.get("hparams"), str)
@@ -154,7 +201,8 @@ def load_generator(request: dict[str, Any]) -> tuple[Any, Any, Any, int, bool]:
     weights, used_ema = checkpoint.generator_weights(state)
     g.load_state_dict(weights)
     g.to(dev).eval()
-    return spec, g, dev, int(state["image_size"]), used_ema
+    meta = dict(state.get("meta") or {}) if request.get("exported") else {}
+    return spec, g, dev, int(state["image_size"]), used_ema, meta
 
 
 def run_job(request: dict[str, Any]) -> dict[str, Any]:
@@ -166,7 +214,7 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
     from harness.training.validate import check_generator_output
 
     started = time.monotonic()
-    spec, g, dev, size, used_ema = load_generator(request)
+    spec, g, dev, size, used_ema, meta = load_generator(request)
     n = int(request["n_per_class"])
     noise = torch.Generator().manual_seed(int(request["seed"]))
     images = np.empty((n * NUM_CLASSES, size, size, 3), dtype=np.uint8)
@@ -192,4 +240,5 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
         "image_size": size,
         "used_ema": used_ema,
         "seconds": time.monotonic() - started,
+        "meta": meta or None,
     }

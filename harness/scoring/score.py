@@ -46,6 +46,10 @@ class ScoreSettings:
         batch_size: Inception batch size (default 50).
         sample_timeout_s: time limit of the sampling child (default 1,800 s).
         memory_gib: memory limit of the sampling child (default 16 GiB).
+        samples_image_size: the size a ``samples`` submission must have (default 64).
+        public_private, memorisation, prdc: compute those competition columns (default on;
+            see :mod:`harness.scoring.competition_metrics`); memorisation_eps: MiFID's
+            threshold (default 0.1); prdc_k: PRDC's neighbours (default 5).
     """
 
     n_per_class: int = 1000
@@ -58,14 +62,22 @@ class ScoreSettings:
     batch_size: int = 50
     sample_timeout_s: float = 1800.0
     memory_gib: float = 16.0
+    samples_image_size: int = 64
+    public_private: bool = True
+    memorisation: bool = True
+    prdc: bool = True
+    memorisation_eps: float = 0.1
+    prdc_k: int = 5
 
 
 def discover_teams(submissions: Path) -> list[Path]:
-    """Every folder under ``submissions`` that holds a ``model.py``, sorted by name."""
+    """Every folder under ``submissions`` that holds a submission of any kind, sorted by name."""
+    from harness.scoring.submission import holds_submission
+
     submissions = Path(submissions)
     if not submissions.is_dir():
         raise HarnessError(f"submissions folder {submissions} does not exist")
-    return sorted(p for p in submissions.iterdir() if p.is_dir() and (p / "model.py").is_file())
+    return sorted(p for p in submissions.iterdir() if p.is_dir() and holds_submission(p))
 
 
 def _versions() -> dict[str, str]:
@@ -102,6 +114,20 @@ class Scorer:
         self._extractor: Any = None
         self.not_trained: dict[str, str] = {}
         self._references: dict[int, list[Any]] = {}
+        from harness.scoring.competition_metrics import CompetitionMetrics, Options
+
+        self.competition = CompetitionMetrics(
+            self.data_root,
+            lambda: self.extractor,
+            Options(
+                public_private=settings.public_private,
+                memorisation=settings.memorisation,
+                prdc=settings.prdc,
+                eps=settings.memorisation_eps,
+                k=settings.prdc_k,
+            ),
+            say=say,
+        )
 
     @property
     def extractor(self) -> Any:
@@ -131,9 +157,13 @@ class Scorer:
         """Fields every row has, failed or not."""
         from harness import data
         from harness.data.demo import is_demo
+        from harness.scoring.submission import new_submission_id
 
+        now = runs.utc_now()
         row: dict[str, Any] = {
-            "timestamp_utc": runs.utc_now(),
+            "timestamp_utc": now,
+            "submission_id": new_submission_id(),
+            "submitted_at": now,
             "team": team,
             "sample_seed": self.settings.seed,
             "dataset": str(self.data_root),
@@ -149,44 +179,50 @@ class Scorer:
         return {**self.base_row(team), "run_id": run_id, "status": STATUS_FAILED, "error": error}
 
     def score_team(self, team_dir: Path, run_id: str | None = None) -> dict[str, Any]:
-        """Sample, measure and return the team's row; raises HarnessError on failure."""
+        """Sample (or load), measure and return the team's row; raises HarnessError on failure."""
         from harness.sandbox.runner import forbidden_paths
+        from harness.scoring import submission
         from harness.scoring.metrics import fid as fidlib
         from harness.scoring.metrics.reference import combined
-        from harness.scoring.sample import sample_team
 
-        team = runs.team_name(team_dir)
-        run_dir = runs.find_run(self.runs_root, team, run_id)
-        config = runs.read_config(run_dir)
-        size = int(config["image_size"])
+        sub = submission.detect(team_dir)
+        team = sub.team
         s = self.settings
-        self.say(f"{team}: sampling {s.n_per_class} images per class from run {run_dir.name} ...")
-        samples = sample_team(
-            team_dir,
+        row = self.base_row(team)
+        drawn = submission.draw(
+            sub,
             runs_root=self.runs_root,
-            run_id=run_dir.name,
+            data_root=self.data_root,
+            run_id=run_id,
             n_per_class=s.n_per_class,
             seed=s.seed,
             device=s.device,
             limits=Limits(timeout_s=s.sample_timeout_s, memory_gib=s.memory_gib),
             forbidden=forbidden_paths(self.data_root),
+            samples_size=s.samples_image_size,
+            say=self.say,
         )
+        samples = drawn.samples
+        size = int(samples.images.shape[1])
         references = self.references(size)
         fakes = [
             self.extractor(samples.of_class(c), progress=f"{team} {CLASS_NAMES[c]} samples")
             for c in range(NUM_CLASSES)
         ]
-        row = self.base_row(team)
         fids = []
         for c, name in enumerate(CLASS_NAMES):
             value = fidlib.frechet_distance(fidlib.statistics(fakes[c]), references[c].stats)
             fids.append(value)
-            kid_mean, _ = fidlib.kid(
-                fakes[c],
-                references[c].features,
-                subsets=s.kid_subsets,
-                subset_size=s.kid_subset_size,
-                seed=s.seed,
+            kid_mean = (
+                fidlib.kid(
+                    fakes[c],
+                    references[c].features,
+                    subsets=s.kid_subsets,
+                    subset_size=s.kid_subset_size,
+                    seed=s.seed,
+                )[0]
+                if s.kid_subsets
+                else None
             )
             row.update(
                 {
@@ -216,29 +252,23 @@ class Scorer:
                 row["score"], replicates
             )
             row["bootstrap_mean"] = float(replicates.mean())
+        row.update(self.competition.columns(team, samples, fakes, references, fids))
         if self.label_judge is not None:
             row.update(self.label_judge(samples))
-        train_config = config.get("train_config", {})
         row.update(
             {
-                "run_id": run_dir.name,
                 "status": STATUS_OK,
                 "error": "",
+                "source": sub.kind,
+                "source_note": sub.note,
                 "image_size": size,
                 "real_resizer": references[0].key["resizer"],
                 "extractor": self.extractor.name,
                 "dims": self.extractor.dims,
                 "weights_sha256": self.extractor.weights.sha256,
                 "weights_source": self.extractor.weights.source,
-                "train_seed": train_config.get("seed"),
-                "epochs_trained": config.get("epochs_done"),
-                "steps_trained": config.get("steps_done"),
-                "checkpoint": samples.checkpoint,
-                "used_ema": samples.used_ema,
                 "device": str(self.extractor.device),
-                "train_device": config.get("device"),
-                "submission_commit": config.get("submission_commit"),
-                "params_source": _describe_source(config.get("params_source")),
+                **drawn.row,
             }
         )
         return row
@@ -291,11 +321,3 @@ class Scorer:
                 self.say(rounds.not_scored_message(team_dirs[i:], why))
                 raise
         return rows
-
-
-def _describe_source(source: Any) -> str:
-    if not source:
-        return ""
-    if isinstance(source, dict):
-        return ", ".join(f"{k}={v}" for k, v in source.items())
-    return str(source)

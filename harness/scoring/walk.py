@@ -128,7 +128,7 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
     from harness.training.validate import check_generator_output
 
     started = time.monotonic()
-    spec, g, dev, size, used_ema = load_generator(request)
+    spec, g, dev, size, used_ema, _ = load_generator(request)
     steps = int(request["steps"])
     ends = [
         torch.randn(1, spec.latent_dim, generator=torch.Generator().manual_seed(int(seed)))[0]
