@@ -20,7 +20,8 @@ import numpy as np
 from harness import atomic
 from harness.classes import CLASS_NAMES, NUM_CLASSES
 from harness.errors import SampleError
-from harness.sandbox.runner import Limits, run_child
+from harness.sandbox.limits import job_limits
+from harness.sandbox.runner import JobAccess, Limits, run_child
 from harness.training import runs
 
 BATCH = 200
@@ -83,6 +84,20 @@ def check_samples(
     return images, labels
 
 
+def _check_inside_run(path: Path, run_dir: Path, what: str, team: str) -> None:
+    """Raise SampleError unless ``path`` stays inside ``run_dir``, following no link out.
+
+    Team code writes in its own run folder, so a link there (``samples`` pointing at another
+    team's run, a checkpoint pointing at a test image) could make this process read or write
+    outside it; the paths the parent reads and writes are checked first.
+    """
+    root = Path(run_dir).resolve()
+    if path.is_symlink() or not path.resolve().is_relative_to(root):
+        raise SampleError(
+            f"{team}: the {what} {path} leads outside the run folder {run_dir}; train a new run"
+        )
+
+
 def sample_team(
     team_dir: Path,
     *,
@@ -92,15 +107,23 @@ def sample_team(
     n_per_class: int = 1000,
     seed: int = 0,
     device: str = "auto",
-    limits: Limits = Limits(timeout_s=1800.0, memory_gib=16.0),
+    limits: Limits | None = None,
     forbidden: list[str] | None = None,
 ) -> SampleSet:
-    """Generate, save and check ``n_per_class`` samples per class from a team's run."""
+    """Generate, save and check ``n_per_class`` samples per class from a team's run.
+
+    The child sees the team folder, the checkpoint and the run folder (where the samples go);
+    ``forbidden`` paths are refused by its audit hook too. ``limits`` default to the
+    ``sample`` job's (:func:`harness.sandbox.limits.job_limits`).
+    """
     team = runs.team_name(team_dir)
     run_dir = runs.find_run(runs_root, team, run_id)
     ckpt = Path(checkpoint) if checkpoint else runs.latest_checkpoint(run_dir)
     assert ckpt is not None
     out = run_dir / runs.SAMPLES / f"samples-{ckpt.stem}-n{n_per_class}-seed{seed}.npz"
+    if checkpoint is None:
+        _check_inside_run(ckpt, run_dir, "checkpoint", team)
+    _check_inside_run(out, run_dir, "samples file", team)
     request = {
         "team_dir": str(Path(team_dir).resolve()),
         "checkpoint": str(ckpt.resolve()),
@@ -108,12 +131,26 @@ def sample_team(
         "seed": seed,
         "device": device,
         "out": str(out.resolve()),
-        "forbidden_paths": forbidden or [],
     }
+    access = JobAccess(
+        read_only=(request["team_dir"], request["checkpoint"]),
+        writable=(str(run_dir.resolve()),),
+        hidden=tuple(forbidden or ()),
+    )
     payload = run_child(
-        "sample", request, label=team, limits=limits, log_path=run_dir / "error.log"
+        "sample",
+        request,
+        label=team,
+        limits=limits or job_limits("sample"),
+        log_path=run_dir / "error.log",
+        access=access,
     )
     size = int(payload["image_size"])
+    expected = runs.read_config(run_dir).get("image_size", size)
+    if size != expected:
+        raise SampleError(f"{team}: samples are {size} px but the run trained at {expected} px")
+    _check_inside_run(out, run_dir, "samples file", team)
+    _check_inside_run(out.with_suffix(".png"), run_dir, "samples grid", team)
     images, labels = check_samples(out, n_per_class=n_per_class, size=size, team=team)
     from harness.training import grids
 

@@ -24,7 +24,8 @@ import numpy as np
 
 from harness.classes import CLASS_NAMES, NUM_CLASSES
 from harness.errors import HarnessError
-from harness.sandbox.runner import Limits
+from harness.sandbox.isolation import isolation_in_use
+from harness.sandbox.limits import job_limits
 from harness.training import runs
 
 STATUS_OK = "ok"
@@ -43,8 +44,9 @@ class ScoreSettings:
         dims: Inception feature dims (default 2048, pool3).
         device: device for sampling and Inception (default auto).
         batch_size: Inception batch size (default 50).
-        sample_timeout_s: time limit of the sampling child (default 1,800 s).
-        memory_gib: memory limit of the sampling child (default 16 GiB).
+        sample_timeout_s: time limit of the sampling child (None: the sample job's default,
+            1,800 s; 0: none).
+        memory_gib: memory limit of the sampling child (None: the default, 16 GiB; 0: none).
     """
 
     n_per_class: int = 1000
@@ -55,8 +57,8 @@ class ScoreSettings:
     dims: int = 2048
     device: str = "auto"
     batch_size: int = 50
-    sample_timeout_s: float = 1800.0
-    memory_gib: float = 16.0
+    sample_timeout_s: float | None = None
+    memory_gib: float | None = None
 
 
 def discover_teams(submissions: Path) -> list[Path]:
@@ -125,6 +127,7 @@ class Scorer:
             "sample_seed": self.settings.seed,
             "dataset": str(self.data_root),
             "demo_data": is_demo(self.data_root),
+            "isolation": isolation_in_use(),
             **_versions(),
         }
         with contextlib.suppress(HarnessError):  # a wrong data folder is reported by the caller
@@ -155,7 +158,7 @@ class Scorer:
             n_per_class=s.n_per_class,
             seed=s.seed,
             device=s.device,
-            limits=Limits(timeout_s=s.sample_timeout_s, memory_gib=s.memory_gib),
+            limits=job_limits("sample", timeout_s=s.sample_timeout_s, memory_gib=s.memory_gib),
             forbidden=forbidden_paths(self.data_root),
         )
         references = [
@@ -224,6 +227,7 @@ class Scorer:
                 "train_device": config.get("device"),
                 "submission_commit": config.get("submission_commit"),
                 "params_source": _describe_source(config.get("params_source")),
+                "train_isolation": config.get("isolation"),
             }
         )
         return row
