@@ -14,6 +14,7 @@ import sys
 
 from harness.cli import (
     data_cmds,  # noqa: F401  (importing it registers the data group)
+    doctor_cmd,
     quickstart_cmd,
     score_cmds,
     team_cmds,
@@ -28,6 +29,7 @@ __all__ = ["app", "jsonable", "main", "parse_sets"]
 # the `data` group registers its subcommands in data_cmds.
 for _name, _command in (
     ("quickstart", quickstart_cmd.quickstart),
+    ("doctor", doctor_cmd.doctor),
     ("validate", team_cmds.validate),
     ("train", team_cmds.train),
     ("sample", team_cmds.sample),

@@ -11,7 +11,9 @@ from harness.cli._common import (
     BoardOpt,
     DataOpt,
     DeviceOpt,
+    IsolationOpt,
     JsonOpt,
+    MemoryOpt,
     RunsOpt,
     SubmissionsOpt,
     emit,
@@ -39,17 +41,35 @@ def score(
     ] = True,
     device: DeviceOpt = "auto",
     leaderboard: BoardOpt = Path("leaderboard/results.csv"),
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Time limit of each team's sampling job in seconds (default 1,800; 0: none).",
+            show_default=False,
+        ),
+    ] = None,
+    memory_gib: MemoryOpt = None,
+    isolation: IsolationOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Score one team, or every team with --all, and append the rows to the leaderboard."""
     from harness.board import leaderboard as board
     from harness.paths import data_root, runs_root
+    from harness.sandbox.isolation import use_isolation
     from harness.scoring.score import Scorer, ScoreSettings, discover_teams
 
     if (team is None) == (not all_teams):
         raise HarnessError("give one team folder, or --all to score every team in --submissions")
+    use_isolation(isolation)
     teams = discover_teams(submissions) if all_teams else [team]
-    settings = ScoreSettings(n_per_class=n, seed=seed, bootstrap=bootstrap, device=device)
+    settings = ScoreSettings(
+        n_per_class=n,
+        seed=seed,
+        bootstrap=bootstrap,
+        device=device,
+        sample_timeout_s=timeout,
+        memory_gib=memory_gib,
+    )
     root = data_root(data)
     from harness.data.layout import list_split
 

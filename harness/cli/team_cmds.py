@@ -10,7 +10,9 @@ import typer
 from harness.cli._common import (
     DataOpt,
     DeviceOpt,
+    IsolationOpt,
     JsonOpt,
+    MemoryOpt,
     RunsOpt,
     TeamArg,
     TuneDirOpt,
@@ -20,10 +22,12 @@ from harness.cli._common import (
 )
 
 
-def validate(team: TeamArg, as_json: JsonOpt = False) -> None:
+def validate(team: TeamArg, isolation: IsolationOpt = None, as_json: JsonOpt = False) -> None:
     """Import a team's model.py in a child process and check it against GeneratorSpec."""
+    from harness.sandbox.isolation import use_isolation
     from harness.training.train import validate_team
 
+    use_isolation(isolation)
     summary = validate_team(team)
     text = (
         f"{team}: ok: {summary['name']}, latent {summary['latent_dim']}, "
@@ -64,13 +68,22 @@ def train(
     ] = None,
     tune_dir: TuneDirOpt = Path("tune"),
     timeout: Annotated[
-        float | None, typer.Option(help="Stop training after this many seconds.")
+        float | None,
+        typer.Option(
+            help="Stop training after this many seconds (default 43,200: 12 h; 0: none).",
+            show_default=False,
+        ),
     ] = None,
+    memory_gib: MemoryOpt = None,
+    isolation: IsolationOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Train a team's GAN on the train split, with checkpoints, grids and resume."""
     from harness.paths import data_root, runs_root
+    from harness.sandbox.isolation import use_isolation
     from harness.training.train import train_team
+
+    use_isolation(isolation)
 
     overrides: dict[str, Any] = {}
     source = None
@@ -97,6 +110,7 @@ def train(
         device=device,
         resume=resume,
         timeout_s=timeout,
+        memory_gib=memory_gib,
         params_source=source,
         trial_params=trial_params,
     )
@@ -116,11 +130,23 @@ def sample(
     n: Annotated[int, typer.Option("--n", help="Samples per class.")] = 1000,
     seed: Annotated[int, typer.Option(help="Sample seed.")] = 0,
     device: DeviceOpt = "auto",
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Stop sampling after this many seconds (default 1,800; 0: none).",
+            show_default=False,
+        ),
+    ] = None,
+    memory_gib: MemoryOpt = None,
+    isolation: IsolationOpt = None,
 ) -> None:
     """Generate N samples per class from a trained run into samples.npz and a grid PNG."""
     from harness.paths import runs_root
+    from harness.sandbox.isolation import use_isolation
+    from harness.sandbox.limits import job_limits
     from harness.scoring.sample import sample_team
 
+    use_isolation(isolation)
     result = sample_team(
         team,
         runs_root=runs_root(runs),
@@ -129,5 +155,6 @@ def sample(
         n_per_class=n,
         seed=seed,
         device=device,
+        limits=job_limits("sample", timeout_s=timeout, memory_gib=memory_gib),
     )
     typer.echo(f"{result.path}\n{result.path.with_suffix('.png')}")

@@ -10,7 +10,9 @@ import typer
 from harness.cli._common import (
     DataOpt,
     DeviceOpt,
+    IsolationOpt,
     JsonOpt,
+    MemoryOpt,
     TeamArg,
     TuneDirOpt,
     emit,
@@ -45,10 +47,20 @@ def tune(
     report_only: Annotated[
         bool, typer.Option("--report", help="Only report: best trials and plots.")
     ] = False,
+    trial_timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Time limit of each trial's training job in seconds (default 43,200; 0: none).",
+            show_default=False,
+        ),
+    ] = None,
+    memory_gib: MemoryOpt = None,
+    isolation: IsolationOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Search a team's hyperparameters with Optuna on a validation split of train (never test)."""
     from harness.paths import data_root
+    from harness.sandbox.isolation import use_isolation
     from harness.tuning.report import report
     from harness.tuning.tune import TuneSettings, tune_team
 
@@ -65,10 +77,13 @@ def tune(
         dims=dims,
         seed=seed,
         device=device,
+        trial_timeout_s=trial_timeout,
+        memory_gib=memory_gib,
     )
     if report_only:
         result = report(team, tune_root=tune_dir, study=study, storage=storage, plots=True)
     else:
+        use_isolation(isolation)
         result = tune_team(team, data_root=data_root(data), tune_root=tune_dir, settings=settings)
     counts = ", ".join(f"{v} {k}" for k, v in result["counts"].items() if v)
     lines = [f"study {result['study']} ({result['storage']}): {counts}"]
