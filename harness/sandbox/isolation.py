@@ -37,10 +37,13 @@ PROBE_ARGS = (
     "/proc",
     "--dev",
     "/dev",
+    "--size",
+    "1048576",
     "--tmpfs",
     "/tmp",
     "true",
 )
+TOO_OLD = "Unknown option"
 INSTALL_HINT = (
     "install bubblewrap (`apt-get install bubblewrap` on Debian/Ubuntu, "
     "`dnf install bubblewrap` on Fedora/RHEL)"
@@ -80,6 +83,8 @@ class BwrapProbe:
         """What to do so that strict isolation works, in one clause."""
         if self.path is None:
             return INSTALL_HINT
+        if TOO_OLD in self.problem:
+            return "install bubblewrap 0.8 or newer"
         if not self.works:
             return USERNS_HINT
         return "nothing: strict isolation works"
@@ -100,8 +105,9 @@ def _probe(path: str | None) -> BwrapProbe:
         version = subprocess.run(
             [path, "--version"], capture_output=True, text=True, timeout=PROBE_TIMEOUT_S
         ).stdout.strip()
-        # The same namespaces a job gets: a missing userns, a forbidden /proc mount (some
-        # container runtimes) or a seccomp filter against clone() all fail here.
+        # The same namespaces and options a job gets: a missing userns, a forbidden /proc
+        # mount (some container runtimes), a seccomp filter against clone() or a bwrap too
+        # old for --size all fail here rather than in the first job.
         started = subprocess.run(
             [path, *PROBE_ARGS],
             capture_output=True,

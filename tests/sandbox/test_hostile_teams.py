@@ -41,6 +41,8 @@ from harness.scoring.sample import sample_team
 from harness.training.train import train_team, validate_team
 from tests.conftest import requires_bwrap, write_team
 
+pytestmark = pytest.mark.slow  # about thirty child jobs in all
+
 HERE = Path(__file__).parent
 PHASES = ("validate", "train", "sample")
 SIZE = 16

@@ -165,3 +165,16 @@ def test_doctor_reports_a_working_sandbox(
     assert probe_bwrap().version in checks["isolation"]["detail"]
     assert checks["data"]["status"] == "ok" and "48 train, 24 test" in checks["data"]["detail"]
     assert resolve_isolation() is Isolation.STRICT
+
+
+def test_a_bwrap_too_old_for_the_job_options_asks_for_a_newer_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "bwrap"
+    fake.write_text(
+        FAILING_BWRAP.replace("setting up uid map: Permission denied", "Unknown option --size")
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("HARNESS_BWRAP", str(fake))
+    with pytest.raises(IsolationError, match=r"Unknown option --size.*bubblewrap 0\.8 or newer"):
+        resolve_isolation("strict")
