@@ -39,6 +39,7 @@ from harness.sandbox.payloads import check_payload
 from harness.sandbox.supervisor import start_job, supervise
 
 GRACE_SECONDS = 60.0
+MAX_RESULT_BYTES = 16 * 2**20
 
 __all__ = ["JobAccess", "Limits", "forbidden_paths", "held_out_digests", "run_child"]
 
@@ -122,6 +123,8 @@ def run_child(
     limits = limits or job_limits(job)
     isolation = resolve_isolation()
     request = dict(request)
+    if "team_dir" in request:  # the sandbox starts elsewhere: relative paths would not resolve
+        request["team_dir"] = os.path.abspath(request["team_dir"])
     access = access or JobAccess(read_only=(str(request["team_dir"]),))
     hidden = (*access.hidden, *map(str, request.pop("forbidden_paths", [])))
     with job_folder() as io:
@@ -163,15 +166,24 @@ def run_child(
             fault = supervise(child, label, limits, GRACE_SECONDS)
         finally:
             relay.finish()
-        result_file = Path(request["result_path"])
-        try:
-            result = json.loads(result_file.read_text()) if result_file.is_file() else None
-        except (OSError, ValueError):
-            result = {"status": "error", "error": "the job's result file is unreadable"}
+        result = _read_result(Path(request["result_path"]))
     code = child.popen.returncode
     if isolation is Isolation.STRICT and code is not None and code > 128:
         code = -(code - 128)  # bwrap exits with 128 + N when its command died of signal N
     return _interpret(job, label, result, code, fault, log_path, limits)
+
+
+def _read_result(path: Path) -> Any:
+    """The job's result file, read only if it is a plain file of sane size: team code can
+    put a link, a FIFO or gigabytes at that path."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    if path.stat().st_size > MAX_RESULT_BYTES:
+        return {"status": "error", "error": "the job's result file is far too large"}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {"status": "error", "error": "the job's result file is unreadable"}
 
 
 def _refuse_hidden_grants(access: JobAccess, label: str) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +61,17 @@ def test_output_under_the_cap_arrives_whole(capfd: pytest.CaptureFixture[str]) -
     proc.wait()
     relay.finish()
     assert capfd.readouterr().err == "hello from the child\n"
+
+
+def test_a_result_file_that_is_a_link_a_fifo_or_huge_is_not_read(tmp_path: Path) -> None:
+    from harness.sandbox import runner
+
+    target = tmp_path / "elsewhere.json"
+    target.write_text('{"status": "ok", "payload": {}}')
+    (tmp_path / "link.json").symlink_to(target)
+    os.mkfifo(tmp_path / "fifo.json")  # reading it would block the harness for ever
+    (tmp_path / "huge.json").write_bytes(b" " * (runner.MAX_RESULT_BYTES + 1))
+    assert runner._read_result(tmp_path / "link.json") is None
+    assert runner._read_result(tmp_path / "fifo.json") is None
+    assert runner._read_result(tmp_path / "huge.json")["status"] == "error"
+    assert runner._read_result(target) == {"status": "ok", "payload": {}}
