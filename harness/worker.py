@@ -2,8 +2,11 @@
 
 The child reports through a JSON result file rather than its exit code or output, so that the
 parent gets one clean line for any failure while the full traceback goes to a log file. Team
-code may print, spawn workers or call ``sys.exit``; none of that can forge a success, because
-only :func:`main` writes ``status: ok`` after the job returned.
+code may print, spawn workers or call ``sys.exit``; none of that writes ``status: ok``, which
+only :func:`main` does after the job returned. Team code runs in this process, though, and could
+write the file itself: the parent checks every payload (:mod:`harness.sandbox.payloads`) and
+trusts none of it beyond its shape. Under strict isolation this process runs inside bubblewrap
+(:mod:`harness.sandbox.bwrap`); the audit hook installed here is a second layer.
 """
 
 from __future__ import annotations
