@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
@@ -12,4 +13,21 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def arrays_digest(*arrays: Any) -> str:
+    """Hex SHA-256 over the dtype, shape and bytes of each array, in order.
+
+    Caches the parent reads (decoded splits, real statistics) record this when written and are
+    checked against it when loaded, so a cache file changed behind the harness's back, by a
+    failing disk or by code that should not have written it, is rebuilt rather than trusted.
+    """
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(memoryview(array).cast("B"))
     return digest.hexdigest()

@@ -2,13 +2,18 @@
 
 The child reports through a JSON result file rather than its exit code or output, so that the
 parent gets one clean line for any failure while the full traceback goes to a log file. Team
-code may print, spawn workers or call ``sys.exit``; none of that can forge a success, because
-only :func:`main` writes ``status: ok`` after the job returned.
+code may print, spawn workers or call ``sys.exit``; none of that writes ``status: ok``, which
+only :func:`main` does after the job returned. Team code runs in this process, though, and could
+write the file itself: the parent checks every payload (:mod:`harness.sandbox.payloads`) and
+trusts none of it beyond its shape. Under strict isolation this process runs inside bubblewrap
+(:mod:`harness.sandbox.bwrap`); the audit hook installed here is a second layer.
 """
 
 from __future__ import annotations
 
 import _thread
+import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -23,16 +28,32 @@ from typing import Any
 from harness.errors import HarnessError, Interrupted
 
 FORBIDDEN_EVENTS = ("open", "os.listdir", "os.scandir", "glob.glob", "shutil.copyfile")
+PR_SET_CHILD_SUBREAPER = 36
 
 
-def install_held_out_guard(forbidden: list[str]) -> None:
-    """Refuse, through an audit hook, any open or listing of a path under ``forbidden``.
+def _held_out(path: str, digests: frozenset[str]) -> bool:
+    """Whether ``path`` or a folder above it hashes to one of ``digests``."""
+    current = path
+    while True:
+        if hashlib.sha256(current.encode()).hexdigest() in digests:
+            return True
+        parent = os.path.dirname(current)
+        if parent == current:
+            return False
+        current = parent
 
-    Audit hooks cannot be removed once added, so team code imported later cannot undo this.
+
+def install_held_out_guard(digests: list[str]) -> None:
+    """Refuse, through an audit hook, any open or listing of a path under a hidden folder.
+
+    The folders arrive as SHA-256 hashes of their paths (see
+    :func:`harness.sandbox.runner.held_out_digests`), so the request file does not tell team
+    code where the data lives. Audit hooks cannot be removed once added, so team code imported
+    later cannot undo this. It is a second layer: it sees Python-level opens only.
     """
-    roots = [os.path.realpath(p) for p in forbidden]
-    if not roots:
+    if not digests:
         return
+    wanted = frozenset(digests)
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event not in FORBIDDEN_EVENTS or not args:
@@ -41,16 +62,39 @@ def install_held_out_guard(forbidden: list[str]) -> None:
         if isinstance(target, int) or target is None:
             return
         try:
-            path = os.path.realpath(os.fsdecode(target))
+            text = os.fsdecode(target)
+            forms = {os.path.abspath(text), os.path.realpath(text)}
         except (TypeError, ValueError):
             return
-        for root in roots:
-            if path == root or path.startswith(root + os.sep):
+        for path in forms:
+            if _held_out(path, wanted):
                 raise PermissionError(
                     f"the held-out test data is not available to team code ({path})"
                 )
 
     sys.addaudithook(hook)
+
+
+def adopt_orphans() -> None:
+    """Make this worker the child subreaper of everything team code starts (Linux).
+
+    A process that calls ``setsid`` and whose parent exits is then re-parented to the worker
+    rather than to init, so the harness still finds it among the job's descendants and stops
+    it with the job. Under bwrap the PID namespace does this anyway.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def end_descendants() -> None:
+    """SIGKILL every process below this worker before it exits (they are its job's)."""
+    from harness.sandbox.processes import descendants, signal_all
+
+    signal_all(set(descendants(os.getpid())), signal.SIGKILL)
 
 
 def watch_parent(interval_s: float = 1.0) -> None:
@@ -71,6 +115,31 @@ def watch_parent(interval_s: float = 1.0) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="harness-parent-watch", daemon=True).start()
+
+
+class _OutputThatOutlivesTheParent:
+    """stdout or stderr that drops what it cannot deliver instead of raising.
+
+    The child's output goes through a pipe that the harness reads; when the harness is killed
+    the pipe breaks, and a progress bar's next write would raise BrokenPipeError in the middle
+    of training, before the parent-death watch could save a checkpoint.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except (OSError, ValueError):
+            return len(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _jobs() -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
@@ -105,11 +174,24 @@ def _log_traceback(log_path: str | None, exc: BaseException) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Run one job and write its result file; returns the process exit code."""
+    """Run one job and write its result file; returns the process exit code.
+
+    Processes team code started are ended before the worker exits, whatever the outcome.
+    """
+    try:
+        return _run(argv)
+    finally:
+        end_descendants()
+
+
+def _run(argv: list[str]) -> int:
     job, request_path = argv
     request = json.loads(Path(request_path).read_text())
     result_path = request["result_path"]
-    install_held_out_guard(request.get("forbidden_paths", []))
+    install_held_out_guard(request.get("forbidden_digests", []))
+    sys.stdout = _OutputThatOutlivesTheParent(sys.stdout)  # type: ignore[assignment]
+    sys.stderr = _OutputThatOutlivesTheParent(sys.stderr)  # type: ignore[assignment]
+    adopt_orphans()
     watch_parent()
     # The parent sends SIGINT to ask for a clean stop; training turns it into a checkpoint.
     # A KeyboardInterrupt that team code raises itself is not that: it is the team's fault.

@@ -15,6 +15,7 @@ import sys
 from harness.cli import (
     competition_cmds,
     data_cmds,  # noqa: F401  (importing it registers the data group)
+    doctor_cmd,
     quickstart_cmd,
     score_cmds,
     team_cmds,
@@ -29,6 +30,7 @@ __all__ = ["app", "jsonable", "main", "parse_sets"]
 # the `data` group registers its subcommands in data_cmds, and `data split` last, here.
 for _name, _command in (
     ("quickstart", quickstart_cmd.quickstart),
+    ("doctor", doctor_cmd.doctor),
     ("validate", team_cmds.validate),
     ("train", team_cmds.train),
     ("sample", team_cmds.sample),

@@ -49,6 +49,25 @@ SubmissionsOpt = Annotated[
     Path, typer.Option("--submissions", help="Folder of team folders, for --all.")
 ]
 BoardOpt = Annotated[Path, typer.Option("--leaderboard", help="Results CSV to append to.")]
+IsolationOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--isolation",
+        help=(
+            "strict (team code in a bubblewrap sandbox) or soft (a child with an audit hook). "
+            "Default: $HARNESS_ISOLATION, else strict when bwrap works, else soft with a warning."
+        ),
+        show_default=False,
+    ),
+]
+MemoryOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--memory-gib",
+        help="Memory limit of each child job in GiB (default 16, at most 3/4 of RAM; 0: none).",
+        show_default=False,
+    ),
+]
 
 
 def err(message: str) -> None:

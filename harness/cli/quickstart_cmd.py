@@ -10,6 +10,7 @@ import typer
 from harness.cli._common import (
     DataOpt,
     DeviceOpt,
+    IsolationOpt,
     err,
 )
 
@@ -24,10 +25,13 @@ def quickstart(
     download: Annotated[
         bool, typer.Option(help="Try downloading the data when none is found.")
     ] = True,
+    isolation: IsolationOpt = None,
 ) -> None:
     """Run the whole loop once: data, a short training, scoring, the ranked board."""
     from harness.quickstart import run_quickstart
+    from harness.sandbox.isolation import use_isolation
 
+    use_isolation(isolation)
     outcome = run_quickstart(
         data_flag=data,
         team_dir=team,

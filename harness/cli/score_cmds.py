@@ -11,7 +11,9 @@ from harness.cli._common import (
     BoardOpt,
     DataOpt,
     DeviceOpt,
+    IsolationOpt,
     JsonOpt,
+    MemoryOpt,
     RunsOpt,
     SubmissionsOpt,
     emit,
@@ -57,6 +59,15 @@ def score(
     device: DeviceOpt = "auto",
     leaderboard: BoardOpt = Path("leaderboard/results.csv"),
     competition: CompetitionOpt = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Time limit of each team's sampling job in seconds (default 1,800; 0: none).",
+            show_default=False,
+        ),
+    ] = None,
+    memory_gib: MemoryOpt = None,
+    isolation: IsolationOpt = None,
     as_json: JsonOpt = False,
     jobs: JobsOpt = None,
     devices: DevicesOpt = None,
@@ -73,6 +84,7 @@ def score(
     from harness.cli import scale_cmds
     from harness.cli.competition_cmds import admitted_teams, competition_score_settings
     from harness.paths import data_root, runs_root
+    from harness.sandbox.isolation import use_isolation
     from harness.scoring.rounds import check_sample_count, check_team_folders
     from harness.scoring.score import Scorer, ScoreSettings, discover_teams
 
@@ -90,12 +102,20 @@ def score(
         slurm_folder=slurm_folder,
         many=all_teams,
     )
+    use_isolation(isolation)
     rules = competition_score_settings(competition, n)
     check_sample_count(int(rules["n_per_class"]))  # type: ignore[call-overload]
     if not all_teams:
         check_team_folders(teams or [])
     teams = discover_teams(submissions) if all_teams else teams
-    settings = ScoreSettings(seed=seed, bootstrap=bootstrap, device=device, **rules)
+    settings = ScoreSettings(
+        seed=seed,
+        bootstrap=bootstrap,
+        device=device,
+        sample_timeout_s=timeout,
+        memory_gib=memory_gib,
+        **rules,  # type: ignore[arg-type]
+    )
     root = data_root(data)
     from harness.data.layout import list_split
     from harness.data.split import load_split

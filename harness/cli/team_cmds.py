@@ -10,7 +10,9 @@ import typer
 from harness.cli._common import (
     DataOpt,
     DeviceOpt,
+    IsolationOpt,
     JsonOpt,
+    MemoryOpt,
     PrecisionOpt,
     RunsOpt,
     SubmissionsOpt,
@@ -35,10 +37,12 @@ from harness.cli.scale_opts import (
 from harness.errors import HarnessError
 
 
-def validate(team: TeamArg, as_json: JsonOpt = False) -> None:
+def validate(team: TeamArg, isolation: IsolationOpt = None, as_json: JsonOpt = False) -> None:
     """Import a team's model.py in a child process and check it against GeneratorSpec."""
+    from harness.sandbox.isolation import use_isolation
     from harness.training.train import validate_team
 
+    use_isolation(isolation)
     summary = validate_team(team)
     text = (
         f"{team}: ok: {summary['name']}, latent {summary['latent_dim']}, "
@@ -86,8 +90,14 @@ def train(
     ] = None,
     tune_dir: TuneDirOpt = Path("tune"),
     timeout: Annotated[
-        float | None, typer.Option(help="Stop training after this many seconds.")
+        float | None,
+        typer.Option(
+            help="Stop training after this many seconds (default 43,200: 12 h; 0: none).",
+            show_default=False,
+        ),
     ] = None,
+    memory_gib: MemoryOpt = None,
+    isolation: IsolationOpt = None,
     as_json: JsonOpt = False,
     jobs: JobsOpt = None,
     devices: DevicesOpt = None,
@@ -102,6 +112,7 @@ def train(
     """Train a team's GAN on the train split, with checkpoints, grids and resume."""
     from harness.cli import scale_cmds
     from harness.paths import data_root, runs_root
+    from harness.sandbox.isolation import use_isolation
     from harness.training.train import train_team
 
     if (team is None) == (not all_teams):
@@ -120,6 +131,8 @@ def train(
         slurm_folder=slurm_folder,
         many=all_teams,
     )
+    use_isolation(isolation)
+
     overrides: dict[str, Any] = {}
     source = None
     trial_params = None
@@ -159,6 +172,7 @@ def train(
         device=device,
         resume=resume,
         timeout_s=timeout,
+        memory_gib=memory_gib,
         params_source=source,
         trial_params=trial_params,
         precision=precision,
@@ -202,12 +216,24 @@ def sample(
         ),
     ] = False,
     walk_steps: Annotated[int, typer.Option(help="Images along the walk, ends included.")] = 10,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Stop sampling after this many seconds (default 1,800; 0: none).",
+            show_default=False,
+        ),
+    ] = None,
+    memory_gib: MemoryOpt = None,
+    isolation: IsolationOpt = None,
 ) -> None:
     """Generate N samples per class from a trained run into samples.npz and a grid PNG
     (with --walk: the latent walk between two seeds, per class)."""
     from harness.paths import runs_root
+    from harness.sandbox.isolation import use_isolation
+    from harness.sandbox.limits import job_limits
     from harness.scoring.sample import sample_team
 
+    use_isolation(isolation)
     if walk:
         from harness.scoring.walk import walk_team
 
@@ -230,5 +256,6 @@ def sample(
         n_per_class=n,
         seed=seed,
         device=device,
+        limits=job_limits("sample", timeout_s=timeout, memory_gib=memory_gib),
     )
     typer.echo(f"{result.path}\n{result.path.with_suffix('.png')}")

@@ -10,7 +10,9 @@ import typer
 from harness.cli._common import (
     DataOpt,
     DeviceOpt,
+    IsolationOpt,
     JsonOpt,
+    MemoryOpt,
     TeamArg,
     TuneDirOpt,
     emit,
@@ -67,6 +69,15 @@ def tune(
     report_only: Annotated[
         bool, typer.Option("--report", help="Only report: best trials and plots.")
     ] = False,
+    trial_timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Time limit of each trial's training job in seconds (default 43,200; 0: none).",
+            show_default=False,
+        ),
+    ] = None,
+    memory_gib: MemoryOpt = None,
+    isolation: IsolationOpt = None,
     as_json: JsonOpt = False,
     executor: ExecutorOpt = "local",
     slurm_partition: PartitionOpt = None,
@@ -79,6 +90,7 @@ def tune(
     """Search a team's hyperparameters with Optuna on a validation split of train (never test)."""
     from harness.cli.scale_cmds import scale_settings
     from harness.paths import data_root
+    from harness.sandbox.isolation import use_isolation
     from harness.tuning.report import report
     from harness.tuning.tune import TuneSettings, tune_team
 
@@ -111,6 +123,8 @@ def tune(
         batch_size=batch_size,
         max_steps=max_steps,
         overrides=parse_sets(param or []),
+        trial_timeout_s=trial_timeout,
+        memory_gib=memory_gib,
     )
     if report_only:
         result = report(team, tune_root=tune_dir, study=study, storage=storage, plots=True)
@@ -127,6 +141,7 @@ def tune(
             say=err,
         )
     else:
+        use_isolation(isolation)
         result = tune_team(
             team, data_root=data_root(data), tune_root=tune_dir, settings=settings, say=err
         )

@@ -29,6 +29,7 @@ from harness import atomic
 from harness.data import layout
 from harness.data.resize import RESIZER, resize_square
 from harness.errors import DataError
+from harness.hashing import arrays_digest
 from harness.paths import cache_root
 
 Subset = Literal["all", "fit", "val"]
@@ -76,8 +77,17 @@ def heldout_cache_root() -> Path:
     return cache_root() / "heldout"
 
 
-def load_arrays(folder: Path) -> SplitArrays:
-    """Memory-map a cache folder written by :func:`cached_split`."""
+def load_arrays(folder: Path, *, verify: bool = False) -> SplitArrays:
+    """Memory-map a cache folder written by :func:`cached_split`.
+
+    Args:
+        folder: the cache folder.
+        verify: check the arrays against the digest recorded when they were written (the
+            parent does, for every cache it reads; a training child has no reason to).
+
+    Raises:
+        DataError: unreadable, malformed, or (with ``verify``) not what was written.
+    """
     folder = Path(folder)
     try:
         meta = json.loads((folder / "meta.json").read_text())
@@ -89,6 +99,8 @@ def load_arrays(folder: Path) -> SplitArrays:
         ) from None
     if images.dtype != np.uint8 or images.ndim != 4 or len(images) != len(labels):
         raise DataError(f"image cache {folder} is malformed; delete it to rebuild")
+    if verify and meta.get("sha256") != arrays_digest(images, labels):
+        raise DataError(f"image cache {folder} fails its hash check; delete it to rebuild")
     return SplitArrays(images=images, labels=labels, meta=meta, folder=folder)
 
 
@@ -117,9 +129,13 @@ def cached_split(
     fingerprint = layout.split_fingerprint(root, split)
     folder = cache_folder(fingerprint, split, subset, size)
     if (folder / "meta.json").is_file():
-        cached = load_arrays(folder)
-        if cached.meta.get("fingerprint") == fingerprint and cached.meta.get("size") == size:
-            return cached
+        try:
+            cached = load_arrays(folder, verify=True)
+        except DataError as exc:
+            print(f"{str(exc).split(';')[0]}; rebuilding it", file=sys.stderr)
+        else:
+            if cached.meta.get("fingerprint") == fingerprint and cached.meta.get("size") == size:
+                return cached
     items = _select(files, subset)
     if not items:
         raise DataError(f"subset {subset!r} of {split} in {root} is empty")
@@ -146,6 +162,7 @@ def cached_split(
         "count": len(items),
         "per_class": np.bincount(labels, minlength=2).tolist(),
         "format_version": FORMAT_VERSION,
+        "sha256": arrays_digest(images, labels),
     }
     staging = None
     try:

@@ -1,101 +1,92 @@
-"""Running team code in a child process with a time limit and a memory limit.
+"""Running team code in a child job, isolated, limited, and reporting through a checked result.
 
 The parent never imports a team's ``model.py``. Each job (validate, train, sample) runs as
-``python -m harness.worker JOB REQUEST.json`` in its own process group, so that a crash, a hang,
-a memory blow-up or a stray ``sys.exit`` in team code ends that child only: the parent kills
-the whole group (DataLoader workers included) and reports one line naming the team and fault.
+``python -m harness.worker JOB REQUEST.json``, so that a crash, a hang, a memory blow-up, a fork
+bomb or a stray ``sys.exit`` in team code ends that job only, with one line naming the team and
+the fault, and no process of the job outlives it.
 
-Isolation from the held-out split is defence in depth, not a security boundary: the child gets
-no path to ``test`` (only the train cache), its environment loses ``HARNESS_DATA``, and an
-audit hook in the child refuses to open or list anything under the paths in
-``forbidden_paths`` (the test folder and the held-out caches). Code that calls C libraries
-directly could still read files; run untrusted submissions in a container as well.
+Isolation (see :mod:`.isolation`): under ``strict`` the job runs in a bubblewrap sandbox that
+holds only what the caller granted in a :class:`~harness.sandbox.bwrap.JobAccess` (the team
+folder, the train cache, the run folder): the held-out split and its caches, the leaderboard,
+other teams, the user's home and the network are not there. Under ``soft`` it is a plain child
+whose environment loses the harness's paths. In both, an audit hook in the child refuses
+Python-level opens of the hidden paths (a second layer; under soft the only one), and the
+hidden paths reach the child only as hashes.
+
+Whatever the child reports is checked, not trusted (:mod:`.payloads`): team code runs in the
+worker's process and could write any result file.
 """
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import json
 import os
 import signal
-import subprocess
 import sys
-import tempfile
-import time
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError, SpecError, TeamCodeError
+from harness.sandbox import environment
+from harness.sandbox.bwrap import JobAccess, bwrap_argv, host_layout
+from harness.sandbox.isolation import Isolation, probe_bwrap, resolve_isolation
+from harness.sandbox.jobdir import job_folder
+from harness.sandbox.limits import Limits, job_limits
+from harness.sandbox.output import OutputRelay
+from harness.sandbox.payloads import check_payload
+from harness.sandbox.supervisor import start_job, supervise
 
-SCRUBBED_ENV = ("HARNESS_DATA",)
-POLL_SECONDS = 0.2
 GRACE_SECONDS = 60.0
+MAX_RESULT_BYTES = 16 * 2**20
 
-
-@dataclass(frozen=True)
-class Limits:
-    """Limits on one child: wall-clock seconds and resident memory in GiB (None: no limit)."""
-
-    timeout_s: float | None = None
-    memory_gib: float | None = None
-
-
-def _group_rss_bytes(pgid: int) -> int:
-    """Resident memory of every process in a process group, read from /proc (Linux only)."""
-    total = 0
-    page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            if int(fields[2]) != pgid:
-                continue
-            with open(f"/proc/{entry}/statm") as handle:
-                total += int(handle.read().split()[1]) * page
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
-
-
-def _kill_group(proc: subprocess.Popen[bytes], first: int, grace: float) -> None:
-    """Send ``first`` to the child's group, then SIGKILL after ``grace`` seconds."""
-    for sig, wait in ((first, grace), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _stderr_fd() -> int:
-    """Our stderr's file descriptor (2 when stderr is replaced by an object without one)."""
-    try:
-        return sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
-        return 2
+__all__ = ["JobAccess", "Limits", "forbidden_paths", "held_out_digests", "run_child"]
 
 
 def forbidden_paths(data_root: Path) -> list[str]:
-    """Paths team code must never open: the held-out split, its public/private assignment and
-    caches derived from them."""
+    """Paths team code must never see: the data folder (the held-out ``test`` split and the
+    public/private split assignment beside it) and the caches derived from it or read by the
+    parent."""
     from harness.data.cache import heldout_cache_root
-    from harness.data.split import split_path
+    from harness.paths import cache_root
 
-    return [str(Path(data_root) / "test"), str(split_path(data_root)), str(heldout_cache_root())]
+    return [
+        os.path.abspath(data_root),
+        os.path.abspath(heldout_cache_root()),
+        os.path.abspath(cache_root() / "stats"),
+    ]
 
 
-def child_env() -> dict[str, str]:
-    """The parent's environment minus variables that point at the data."""
-    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    return env
+def held_out_digests(paths: list[str]) -> list[str]:
+    """SHA-256 of each path and of its resolved form: what the child's audit hook compares
+    against, so that the request file never names the data folder."""
+    out = set()
+    for path in paths:
+        for form in (os.path.abspath(path), os.path.realpath(path)):
+            out.add(hashlib.sha256(form.encode()).hexdigest())
+    return sorted(out)
+
+
+def _harness_parent() -> Path:
+    import harness
+
+    return Path(harness.__file__).resolve().parent.parent
+
+
+def _command(
+    job: str, request_path: Path, isolation: Isolation, access: JobAccess, chdir: str
+) -> tuple[list[str], dict[str, str], bool]:
+    """argv, environment and whether RLIMIT_DATA is safe, for ``isolation``."""
+    worker = [sys.executable, "-m", "harness.worker", job, str(request_path)]
+    if isolation is Isolation.SOFT:
+        return worker, environment.soft_env(), True
+    harness_package = str(_harness_parent() / "harness")
+    host = host_layout(extra=[harness_package])
+    probe = probe_bwrap()
+    assert probe.path is not None
+    argv = bwrap_argv(worker, access=access, host=host, bwrap=probe.path, chdir=chdir)
+    return argv, environment.strict_env(_harness_parent()), not host.devices
 
 
 def run_child(
@@ -103,56 +94,135 @@ def run_child(
     request: dict[str, Any],
     *,
     label: str,
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
     log_path: Path | None = None,
+    access: JobAccess | None = None,
 ) -> dict[str, Any]:
-    """Run ``job`` in a child and return the payload it reported.
+    """Run ``job`` in a child and return the payload it reported, checked.
 
-    The child's stdout goes to our stderr, so that ``--json`` output on stdout stays clean;
-    its progress bars reach the terminal as they are. Ctrl-C asks the child to stop (it saves
-    a checkpoint when training), waits for it, then re-raises ``KeyboardInterrupt``; an
-    interrupt that the child's own code raised is a :class:`TeamCodeError`, so that one team
-    cannot stop a round.
+    The child's stdout and stderr reach our stderr (capped), so that ``--json`` output on
+    stdout stays clean. Ctrl-C asks the child to stop (it saves a checkpoint when training),
+    waits for it, then re-raises ``KeyboardInterrupt``; an interrupt that the child's own code
+    raised is a :class:`TeamCodeError`, so that one team cannot stop a round.
 
     Args:
         job: ``validate``, ``train`` or ``sample``.
-        request: JSON-able arguments for the job; ``result_path`` is added here.
+        request: JSON-able arguments for the job; ``result_path`` is added here. A
+            ``forbidden_paths`` entry is moved into ``access.hidden`` and sent as hashes.
         label: who runs (``team2``), for messages.
-        limits: time and memory limits.
+        limits: time, memory, process and output limits (default: :func:`job_limits`).
         log_path: where the child appends full tracebacks; shown in error messages.
+        access: what the job may read and write under strict isolation (default: the
+            request's ``team_dir``, read-only). Its ``hidden`` paths are refused in both modes.
 
     Raises:
+        IsolationError: strict isolation was asked for and bwrap cannot provide it.
         SpecError: the team's model.py failed to import or breaks the spec.
-        TeamCodeError: the child raised, crashed, hung past the time limit, or exceeded memory.
+        TeamCodeError: the child raised, crashed, hung past the time limit, exceeded memory
+            or the process limit, or reported a malformed result.
         HarnessError: any other problem the child reported.
     """
-    with tempfile.TemporaryDirectory(prefix="harness-child-") as tmp:
-        request = dict(request, result_path=str(Path(tmp) / "result.json"))
+    limits = limits or job_limits(job)
+    isolation = resolve_isolation()
+    request = dict(request)
+    if "team_dir" in request:  # the sandbox starts elsewhere: relative paths would not resolve
+        request["team_dir"] = os.path.abspath(request["team_dir"])
+    access = access or JobAccess(read_only=(str(request["team_dir"]),))
+    hidden = (*access.hidden, *map(str, request.pop("forbidden_paths", [])))
+    with job_folder() as io:
+        request.update(
+            result_path=str(io / "result.json"),
+            forbidden_digests=held_out_digests(list(hidden)),
+            isolation=isolation.value,
+        )
         if log_path is not None:
             request["log_path"] = str(log_path)
-        request_path = Path(tmp) / "request.json"
+        request_path = io / "request.json"
         request_path.write_text(json.dumps(request))
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.worker", job, str(request_path)],
-            stdin=subprocess.DEVNULL,
-            stdout=_stderr_fd(),
-            env=child_env(),
-            start_new_session=True,
+        granted = replace(
+            access,
+            read_only=tuple(os.path.abspath(p) for p in access.read_only),
+            writable=tuple(os.path.abspath(p) for p in (*access.writable, io)),
+            hidden=tuple(os.path.abspath(p) for p in hidden),
         )
-        fault = _supervise(proc, label, limits)
-        result_file = Path(request["result_path"])
-        result = json.loads(result_file.read_text()) if result_file.is_file() else None
+        _refuse_hidden_grants(granted, label)
+        team_dir = str(request.get("team_dir", ""))
+        chdir = team_dir if os.path.isdir(team_dir) else "/tmp"
+        argv, env, data_rlimit = _command(job, request_path, isolation, granted, chdir)
+        cap = None if limits.output_mib is None else int(limits.output_mib * 2**20)
+        relay = OutputRelay(cap, label)
+        try:
+            child = start_job(
+                argv,
+                isolation=isolation,
+                env=env,
+                output_fd=relay.child_fd,
+                limits=limits,
+                data_rlimit=data_rlimit,
+            )
+        except BaseException:
+            relay.abandon()
+            raise
+        relay.started()
+        try:
+            fault = supervise(child, label, limits, GRACE_SECONDS)
+        finally:
+            relay.finish()
+        result = _read_result(Path(request["result_path"]))
+    code = child.popen.returncode
+    if isolation is Isolation.STRICT and code is not None and code > 128:
+        code = -(code - 128)  # bwrap exits with 128 + N when its command died of signal N
+    return _interpret(job, label, result, code, fault, log_path, limits)
+
+
+def _read_result(path: Path) -> Any:
+    """The job's result file, read only if it is a plain file of sane size: team code can
+    put a link, a FIFO or gigabytes at that path."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    if path.stat().st_size > MAX_RESULT_BYTES:
+        return {"status": "error", "error": "the job's result file is far too large"}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {"status": "error", "error": "the job's result file is unreadable"}
+
+
+def _refuse_hidden_grants(access: JobAccess, label: str) -> None:
+    """Raise if a path granted to the job lies inside a hidden one (a checkpoint path that
+    leads into the data folder, a cache kept inside it): binding it would show it."""
+    hidden = [os.path.realpath(h) for h in access.hidden]
+    for path in (*access.read_only, *access.writable):
+        real = os.path.realpath(path)
+        for folder in hidden:
+            if real == folder or real.startswith(folder.rstrip("/") + "/"):
+                raise HarnessError(
+                    f"{label}: {path} lies inside {folder}, which team code may not see; "
+                    "keep runs, caches and team folders outside the data folder"
+                )
+
+
+def _interpret(
+    job: str,
+    label: str,
+    result: Any,
+    code: int | None,
+    fault: str | None,
+    log_path: Path | None,
+    limits: Limits,
+) -> dict[str, Any]:
+    """The payload of a result file, or the error it (or its absence) stands for."""
     where = f" (traceback in {log_path})" if log_path is not None else ""
     if fault is not None:
         raise TeamCodeError(fault)
-    if result is None:
-        code = proc.returncode
+    if not isinstance(result, dict):
+        code = code if code is not None else 0
         how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
         hint = " (out of memory?)" if code == -signal.SIGKILL else ""
         raise TeamCodeError(f"{label}: {job} child process {how}{hint} before reporting a result")
     status = result.get("status")
     if status == "ok":
-        return dict(result.get("payload", {}))
+        return check_payload(job, result.get("payload", {}), label)
     if status == "interrupted":
         # The parent's own Ctrl-C raised in _supervise before the result was read: a child
         # that stopped "as asked" here was asked by no one but its own code.
@@ -161,41 +231,11 @@ def run_child(
             f"(team code raised KeyboardInterrupt or signalled itself){where}"
         )
     message = f"{label}: {result.get('error', 'unknown error')}"
+    if "MemoryError" in message and limits.memory_gib is not None:
+        message += f" (the job may use {limits.memory_gib:g} GiB; --memory-gib changes that)"
     kind = result.get("kind")
     if kind == "SpecError":
         raise SpecError(message)
     if kind == "TeamCodeError" or result.get("team_code"):
         raise TeamCodeError(message + where)
     raise HarnessError(message)
-
-
-def _supervise(proc: subprocess.Popen[bytes], label: str, limits: Limits) -> str | None:
-    """Wait for the child while enforcing limits; return a fault message or None."""
-    start = time.monotonic()
-    limit_bytes = None if limits.memory_gib is None else limits.memory_gib * 2**30
-    try:
-        while proc.poll() is None:
-            time.sleep(POLL_SECONDS)
-            elapsed = time.monotonic() - start
-            if limits.timeout_s is not None and elapsed > limits.timeout_s:
-                _kill_group(proc, signal.SIGTERM, 5.0)
-                return f"{label}: timed out after {limits.timeout_s:.0f} s and was stopped"
-            if limit_bytes is not None and sys.platform.startswith("linux"):
-                rss = _group_rss_bytes(proc.pid)
-                if rss > limit_bytes:
-                    _kill_group(proc, signal.SIGKILL, 0.0)
-                    return (
-                        f"{label}: used {rss / 2**30:.1f} GiB of memory, over the "
-                        f"{limits.memory_gib:g} GiB limit, and was stopped"
-                    )
-    except KeyboardInterrupt:
-        _kill_group(proc, signal.SIGINT, GRACE_SECONDS)
-        raise
-    finally:
-        if proc.poll() is None:
-            _kill_group(proc, signal.SIGKILL, 0.0)
-        else:
-            # Stray grandchildren (DataLoader workers) of a child that exited.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-    return None

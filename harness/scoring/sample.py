@@ -20,7 +20,8 @@ import numpy as np
 from harness import atomic
 from harness.classes import CLASS_NAMES, NUM_CLASSES
 from harness.errors import SampleError
-from harness.sandbox.runner import Limits, run_child
+from harness.sandbox.limits import job_limits
+from harness.sandbox.runner import JobAccess, Limits, run_child
 from harness.training import runs
 
 BATCH = 200
@@ -84,6 +85,20 @@ def check_samples(
     return images, labels
 
 
+def _check_inside_run(path: Path, run_dir: Path, what: str, team: str) -> None:
+    """Raise SampleError unless ``path`` stays inside ``run_dir``, following no link out.
+
+    Team code writes in its own run folder, so a link there (``samples`` pointing at another
+    team's run, a checkpoint pointing at a test image) could make this process read or write
+    outside it; the paths the parent reads and writes are checked first.
+    """
+    root = Path(run_dir).resolve()
+    if path.is_symlink() or not path.resolve().is_relative_to(root):
+        raise SampleError(
+            f"{team}: the {what} {path} leads outside the run folder {run_dir}; train a new run"
+        )
+
+
 def sample_team(
     team_dir: Path,
     *,
@@ -93,18 +108,25 @@ def sample_team(
     n_per_class: int = 1000,
     seed: int = 0,
     device: str = "auto",
-    limits: Limits = Limits(timeout_s=1800.0, memory_gib=16.0),
+    limits: Limits | None = None,
     forbidden: list[str] | None = None,
 ) -> SampleSet:
-    """Generate, save and check ``n_per_class`` samples per class from a team's run."""
+    """Generate, save and check ``n_per_class`` samples per class from a team's run.
+
+    The child sees the team folder, the checkpoint and the run folder (where the samples go);
+    ``forbidden`` paths are refused by its audit hook too. ``limits`` default to the
+    ``sample`` job's (:func:`harness.sandbox.limits.job_limits`).
+    """
     if n_per_class < 1:
         raise SampleError(f"--n {n_per_class}: ask for at least 1 sample per class")
     team = runs.team_name(team_dir)
     run_dir = runs.find_run(runs_root, team, run_id)
     ckpt = Path(checkpoint) if checkpoint else runs.latest_checkpoint(run_dir)
     assert ckpt is not None
+    if checkpoint is None:
+        _check_inside_run(ckpt, run_dir, "checkpoint", team)
     out = run_dir / runs.SAMPLES / f"samples-{ckpt.stem}-n{n_per_class}-seed{seed}.npz"
-    return sample_checkpoint(
+    samples = sample_checkpoint(
         team_dir,
         ckpt,
         out=out,
@@ -115,6 +137,12 @@ def sample_team(
         limits=limits,
         forbidden=forbidden,
     )
+    expected = runs.read_config(run_dir).get("image_size", samples.images.shape[1])
+    if samples.images.shape[1] != expected:
+        raise SampleError(
+            f"{team}: samples are {samples.images.shape[1]} px but the run trained at {expected} px"
+        )
+    return samples
 
 
 def sample_checkpoint(
@@ -126,17 +154,20 @@ def sample_checkpoint(
     n_per_class: int,
     seed: int,
     device: str = "auto",
-    limits: Limits = Limits(timeout_s=1800.0, memory_gib=16.0),
+    limits: Limits | None = None,
     forbidden: list[str] | None = None,
     exported: bool = False,
 ) -> SampleSet:
-    """Sample a checkpoint file in a child into ``out`` and check the result.
+    """Sample a checkpoint file in a child into ``out`` (inside ``work_dir``, the one folder
+    the child may write) and check the result.
 
     ``exported`` marks a team's handed-in ``checkpoint.pt`` (made by ``harness export``): the
     child reads it with :func:`harness.training.export.load_exported` and reports its record.
     The parent never opens that file.
     """
     team = runs.team_name(team_dir)
+    out = Path(out)
+    _check_inside_run(out, work_dir, "samples file", team)
     request = {
         "team_dir": str(Path(team_dir).resolve()),
         "checkpoint": str(Path(ckpt).resolve()),
@@ -144,23 +175,34 @@ def sample_checkpoint(
         "n_per_class": n_per_class,
         "seed": seed,
         "device": device,
-        "out": str(Path(out).resolve()),
-        "forbidden_paths": forbidden or [],
+        "out": str(out.resolve()),
     }
+    access = JobAccess(
+        read_only=(request["team_dir"], request["checkpoint"]),
+        writable=(str(Path(work_dir).resolve()),),
+        hidden=tuple(forbidden or ()),
+    )
     payload = run_child(
-        "sample", request, label=team, limits=limits, log_path=Path(work_dir) / "error.log"
+        "sample",
+        request,
+        label=team,
+        limits=limits or job_limits("sample"),
+        log_path=Path(work_dir) / "error.log",
+        access=access,
     )
     size = int(payload["image_size"])
-    images, labels = check_samples(Path(out), n_per_class=n_per_class, size=size, team=team)
+    _check_inside_run(out, work_dir, "samples file", team)
+    _check_inside_run(out.with_suffix(".png"), work_dir, "samples grid", team)
+    images, labels = check_samples(out, n_per_class=n_per_class, size=size, team=team)
     from harness.training import grids
 
     rows = [images[labels == c][:GRID_COLUMNS] for c in range(NUM_CLASSES)]
     title = f"{team}: {Path(ckpt).stem}, seed {seed}{' (EMA)' if payload['used_ema'] else ''}"
-    grids.save_grid(Path(out).with_suffix(".png"), rows, title=title, scale=max(1, 64 // size))
+    grids.save_grid(out.with_suffix(".png"), rows, title=title, scale=max(1, 64 // size))
     return SampleSet(
         images=images,
         labels=labels,
-        path=Path(out),
+        path=out,
         run_dir=Path(work_dir),
         checkpoint=Path(ckpt).name,
         used_ema=bool(payload["used_ema"]),

@@ -25,7 +25,8 @@ import numpy as np
 
 from harness.classes import CLASS_NAMES, NUM_CLASSES
 from harness.errors import DataError, HarnessError, NotTrainedError
-from harness.sandbox.runner import Limits
+from harness.sandbox.isolation import isolation_in_use
+from harness.sandbox.limits import job_limits
 from harness.training import runs
 
 STATUS_OK = "ok"
@@ -44,8 +45,9 @@ class ScoreSettings:
         dims: Inception feature dims (default 2048, pool3).
         device: device for sampling and Inception (default auto).
         batch_size: Inception batch size (default 50).
-        sample_timeout_s: time limit of the sampling child (default 1,800 s).
-        memory_gib: memory limit of the sampling child (default 16 GiB).
+        sample_timeout_s: time limit of the sampling child (None: the sample job's default,
+            1,800 s; 0: none).
+        memory_gib: memory limit of the sampling child (None: the default, 16 GiB; 0: none).
         samples_image_size: the size a ``samples`` submission must have (default 64).
         public_private, memorisation, prdc: compute those competition columns (default on;
             see :mod:`harness.scoring.competition_metrics`); memorisation_eps: MiFID's
@@ -60,8 +62,8 @@ class ScoreSettings:
     dims: int = 2048
     device: str = "auto"
     batch_size: int = 50
-    sample_timeout_s: float = 1800.0
-    memory_gib: float = 16.0
+    sample_timeout_s: float | None = None
+    memory_gib: float | None = None
     samples_image_size: int = 64
     public_private: bool = True
     memorisation: bool = True
@@ -168,6 +170,7 @@ class Scorer:
             "sample_seed": self.settings.seed,
             "dataset": str(self.data_root),
             "demo_data": is_demo(self.data_root),
+            "isolation": isolation_in_use(),
             **_versions(),
         }
         with contextlib.suppress(HarnessError):  # a wrong data folder is reported by the caller
@@ -197,7 +200,7 @@ class Scorer:
             n_per_class=s.n_per_class,
             seed=s.seed,
             device=s.device,
-            limits=Limits(timeout_s=s.sample_timeout_s, memory_gib=s.memory_gib),
+            limits=job_limits("sample", timeout_s=s.sample_timeout_s, memory_gib=s.memory_gib),
             forbidden=forbidden_paths(self.data_root),
             samples_size=s.samples_image_size,
             say=self.say,

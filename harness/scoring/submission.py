@@ -205,6 +205,7 @@ def _draw_code(
             "used_ema": samples.used_ema,
             "train_device": config.get("device"),
             "submission_commit": config.get("submission_commit"),
+            "train_isolation": config.get("isolation"),
             "params_source": _describe_source(config.get("params_source")),
         },
     )

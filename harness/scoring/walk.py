@@ -31,7 +31,7 @@ import numpy as np
 from harness import atomic
 from harness.classes import CLASS_NAMES, NUM_CLASSES
 from harness.errors import HarnessError
-from harness.sandbox.runner import Limits, run_child
+from harness.sandbox.runner import JobAccess, Limits, run_child
 from harness.scoring.sample import check_samples, load_generator
 from harness.training import runs
 
@@ -107,7 +107,14 @@ def walk_team(
         "out": str(out.resolve()),
         "forbidden_paths": forbidden or [],
     }
-    payload = run_child("walk", request, label=team, limits=limits, log_path=run_dir / "error.log")
+    access = JobAccess(  # the same view as the sample job: the team, the checkpoint, the run
+        read_only=(request["team_dir"], request["checkpoint"]),
+        writable=(str(run_dir.resolve()),),
+        hidden=tuple(forbidden or ()),
+    )
+    payload = run_child(
+        "walk", request, label=team, limits=limits, log_path=run_dir / "error.log", access=access
+    )
     size = int(payload["image_size"])
     images, _ = check_samples(out, n_per_class=steps, size=size, team=team)
     rows = images.reshape(NUM_CLASSES, steps, size, size, 3)

@@ -10,20 +10,33 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
-from harness.sandbox.runner import Limits, forbidden_paths, run_child
+from harness.errors import HarnessError, TeamCodeError
+from harness.sandbox.limits import job_limits
+from harness.sandbox.runner import JobAccess, forbidden_paths, run_child
 from harness.training import runs
-
-VALIDATE_TIMEOUT_S = 300.0
 
 
 def validate_team(team_dir: Path, data_root: Path | None = None) -> dict[str, Any]:
-    """Run :mod:`harness.training.validate` in a child; returns its summary or raises SpecError."""
+    """Run :mod:`harness.training.validate` in a child; returns its summary or raises SpecError.
+
+    The child sees the team folder only; ``data_root`` (default: ``--data``'s default) is
+    among the paths its audit hook refuses as well.
+    """
+    from harness.paths import data_root as default_data_root
+
     team = runs.team_name(team_dir)
-    request = {"team_dir": str(Path(team_dir).resolve())}
-    if data_root is not None:
-        request["forbidden_paths"] = forbidden_paths(data_root)
-    return run_child("validate", request, label=team, limits=Limits(timeout_s=VALIDATE_TIMEOUT_S))
+    team_dir = Path(team_dir).resolve()
+    access = JobAccess(
+        read_only=(str(team_dir),),
+        hidden=tuple(forbidden_paths(data_root or default_data_root())),
+    )
+    return run_child(
+        "validate",
+        {"team_dir": str(team_dir)},
+        label=team,
+        limits=job_limits("validate"),
+        access=access,
+    )
 
 
 def train_team(
@@ -51,8 +64,10 @@ def train_team(
         overrides: TrainConfig fields and hparams to change from the spec's defaults.
         device: ``auto``, ``cpu``, ``cuda``...
         resume: a run id, ``"latest"``, or None for a new run.
-        timeout_s: stop the child after this many seconds (None: no limit).
-        memory_gib: stop the child when its memory exceeds this (None: no limit).
+        timeout_s: stop the child after this many seconds (None: the default of
+            :mod:`harness.sandbox.limits`, 0: no limit).
+        memory_gib: stop the child when its memory exceeds this (None: the default, 0: no
+            limit).
         params_source: where the overrides came from (an Optuna study and trial), recorded.
         subset: ``all`` for the competition, ``fit`` when tuning (validation held back).
         trial_params: raw Optuna parameter values; the child turns them into overrides with
@@ -65,6 +80,7 @@ def train_team(
     from harness import data
     from harness.data import cache as data_cache
     from harness.device import PRECISIONS
+    from harness.sandbox.isolation import isolation_in_use, weakest
 
     if precision not in PRECISIONS:
         raise HarnessError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
@@ -76,7 +92,9 @@ def train_team(
         previous = runs.read_config(run_dir)
         size = int(previous["image_size"])
         subset = previous.get("subset", subset)
+        isolation = weakest(previous.get("isolation", "soft"), isolation_in_use())
     else:
+        isolation = isolation_in_use()
         size = image_size or int(validate_team(team_dir, data_root)["image_size"])
     cache = data_cache.cached_split(data_root, "train", size, subset=subset)  # type: ignore[arg-type]
     if not resume:
@@ -95,6 +113,7 @@ def train_team(
                 "overrides": overrides,
                 "trial_params": trial_params,
                 "params_source": params_source,
+                "isolation": isolation,
                 "status": "created",
             },
         )
@@ -107,7 +126,40 @@ def train_team(
         "device": device,
         "precision": precision,
         "resume": bool(resume),
-        "forbidden_paths": forbidden_paths(data_root),
     }
-    limits = Limits(timeout_s=timeout_s, memory_gib=memory_gib)
-    return run_child("train", request, label=team, limits=limits, log_path=run_dir / "error.log")
+    access = JobAccess(
+        read_only=(str(team_dir), str(cache.folder)),
+        writable=(str(run_dir),),
+        hidden=tuple(forbidden_paths(data_root)),
+    )
+    limits = job_limits("train", timeout_s=timeout_s, memory_gib=memory_gib)
+    try:
+        result = run_child(
+            "train",
+            request,
+            label=team,
+            limits=limits,
+            log_path=run_dir / "error.log",
+            access=access,
+        )
+    finally:
+        _stamp_isolation(run_dir, isolation)
+    if result["run_dir"] != request["run_dir"]:
+        raise TeamCodeError(
+            f"{team}: the training job reported run {result['run_dir']}, not the one it was "
+            "given; team code may have written the result"
+        )
+    return result
+
+
+def _stamp_isolation(run_dir: Path, isolation: str) -> None:
+    """Record the weakest isolation the run was trained under, after the child has ended:
+    config.json is in the run folder, which team code may write, so the parent has the last
+    word on this field."""
+    try:
+        config = runs.read_config(run_dir)
+    except (OSError, ValueError):
+        return
+    if config.get("isolation") != isolation:
+        config["isolation"] = isolation
+        runs.write_config(run_dir, config)

@@ -70,8 +70,10 @@ class TuneSettings:
         dims: Inception feature dims for the validation FID (default 2048).
         seed: sampler seed and sample seed (default 0).
         device: training and Inception device.
-        trial_timeout_s: time limit of each training child (None: no limit).
-        memory_gib: memory limit of each training child (None: no limit).
+        trial_timeout_s: time limit of each training child (None: the train job's default
+            of :mod:`harness.sandbox.limits`; 0: none).
+        memory_gib: memory limit of each training and sampling child (None: the default;
+            0: none).
         batch_size: training batch size of every trial (None: the team's).
         max_steps: stop each trial's training after this many D steps (None: no limit).
         overrides: other TrainConfig fields or hparams fixed for every trial (``--set``).
@@ -156,7 +158,8 @@ class Objective:
     def validation_score(self, run_id: str) -> float:
         """Summed per-class FID of the run's samples against the ``val`` part of ``train``."""
         from harness.classes import NUM_CLASSES
-        from harness.sandbox.runner import Limits, forbidden_paths
+        from harness.sandbox.limits import job_limits
+        from harness.sandbox.runner import forbidden_paths
         from harness.scoring.metrics.fid import frechet_distance, statistics
         from harness.scoring.metrics.reference import class_reference
         from harness.scoring.sample import sample_team
@@ -168,7 +171,7 @@ class Objective:
             n_per_class=self.settings.n_val,
             seed=self.settings.seed,
             device=self.settings.device,
-            limits=Limits(timeout_s=1800.0, memory_gib=self.settings.memory_gib),
+            limits=job_limits("sample", memory_gib=self.settings.memory_gib),
             forbidden=forbidden_paths(self.data_root),
         )
         total = 0.0

@@ -16,10 +16,11 @@ import torch
 from PIL import Image
 
 from harness.errors import HarnessError, TeamCodeError
+from harness.sandbox.processes import descendants as job_descendants
 from harness.sandbox.runner import Limits, run_child
 from harness.training import checkpoint, runs
 from harness.training.train import train_team
-from tests.conftest import write_team
+from tests.conftest import requires_bwrap, write_team
 
 
 def step_records(run_dir: Path) -> list[dict[str, float]]:
@@ -120,18 +121,23 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(
 def test_an_interrupt_mid_step_stops_on_a_step_boundary(tiny_data: Path, tmp_path: Path) -> None:
     # Ctrl-C used to raise wherever it landed: mid-step (noise drawn, no step counted) or
     # mid-checkpoint (matplotlib half imported, the interrupt's own checkpoint then failed).
-    flag = tmp_path / "interrupted-once"
+    # The flag lives in the run folder, the one place team code may write under strict
+    # isolation; the uninterrupted run below uses the plain team, which has no such code.
     team = write_team(
         tmp_path / "submissions" / "tiny",
         {
             "        return torch.tanh(": "        self.calls = getattr(self, 'calls', 0) + 1\n"
-            f"        if self.calls == 13 and not os.path.exists({str(flag)!r}):\n"
-            f"            open({str(flag)!r}, 'w').close()\n"
-            "            os.kill(os.getpid(), signal.SIGINT)  # as if Ctrl-C came mid-forward\n"
+            "        if self.calls == 13:\n"
+            "            run_dir = json.loads(open(sys.argv[2]).read())['run_dir']\n"
+            "            flag = os.path.join(run_dir, 'interrupted-once')\n"
+            "            if not os.path.exists(flag):\n"
+            "                open(flag, 'w').close()\n"
+            "                os.kill(os.getpid(), signal.SIGINT)  # as if Ctrl-C came mid-forward\n"
             "        return torch.tanh(",
-            "import torch\n": "import os\nimport signal\n\nimport torch\n",
+            "import torch\n": "import json\nimport os\nimport signal\nimport sys\n\nimport torch\n",
         },
     )
+    plain = write_team(tmp_path / "plain" / "tiny")
     # The signal came from the child's own code, not from the harness: a team fault, but the
     # run still stopped on a step boundary with a checkpoint, as for a real Ctrl-C.
     with pytest.raises(TeamCodeError, match="interrupt the harness did not send"):
@@ -142,8 +148,8 @@ def test_an_interrupt_mid_step_stops_on_a_step_boundary(tiny_data: Path, tmp_pat
             overrides={"epochs": 3},
             image_size=16,
         )
-    assert flag.exists()
     run_dir = runs.find_run(tmp_path / "b", "tiny")
+    assert (run_dir / "interrupted-once").exists()
     assert runs.read_config(run_dir)["status"] == "interrupted"
     assert checkpoint.load(runs.latest_checkpoint(run_dir))["step"] == 7  # the step it was in
     resumed = train_team(
@@ -154,7 +160,7 @@ def test_an_interrupt_mid_step_stops_on_a_step_boundary(tiny_data: Path, tmp_pat
         resume="latest",
     )
     straight = train_team(
-        team, data_root=tiny_data, runs_root=tmp_path / "a", overrides={"epochs": 3}, image_size=16
+        plain, data_root=tiny_data, runs_root=tmp_path / "a", overrides={"epochs": 3}, image_size=16
     )
     a, b = step_records(Path(straight["run_dir"])), step_records(Path(resumed["run_dir"]))
     assert [r["step"] for r in b] == list(range(1, 19))
@@ -225,9 +231,15 @@ def test_killed_run_resumes_from_its_last_checkpoint(
     assert steps == list(range(1, steps[-1] + 1)) and steps[-1] == 6 * (saved + 2)
 
 
+@pytest.mark.parametrize("isolation", ["soft", pytest.param("strict", marks=requires_bwrap)])
 def test_killing_the_harness_stops_its_training_child(
-    tiny_team: Path, tiny_data: Path, tmp_path: Path
+    tiny_team: Path,
+    tiny_data: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    isolation: str,
 ) -> None:
+    monkeypatch.setenv("HARNESS_ISOLATION", isolation)
     runs_root = tmp_path / "runs"
     proc = _harness(
         [
@@ -243,17 +255,27 @@ def test_killing_the_harness_stops_its_training_child(
     )
     _wait_for(runs_root, "tiny/*/checkpoints/epoch-0001.pt", proc)
     child = int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
+    job = [child, *job_descendants(child)]
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 30
-    while (
-        Path(f"/proc/{child}").exists()
-        and "Z" not in Path(f"/proc/{child}/stat").read_text().split()[2]
-    ):
-        assert time.monotonic() < deadline, "the orphaned training child kept running"
+    while alive := [pid for pid in job if _running(pid)]:
+        assert time.monotonic() < deadline, f"processes of the orphaned job kept running: {alive}"
         time.sleep(0.2)
     run_dir = runs.find_run(runs_root, "tiny")
-    assert runs.read_config(run_dir)["status"] == "interrupted", "the orphan saved and stopped"
+    status = runs.read_config(run_dir)["status"]
+    if isolation == "soft":
+        assert status == "interrupted", "the orphan saved and stopped"
+    else:  # the sandbox dies with the harness at once; the last checkpoint stays usable
+        assert status == "training"
+        assert checkpoint.load(runs.latest_checkpoint(run_dir))["epoch"] >= 1
+
+
+def _running(pid: int) -> bool:
+    try:
+        return "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
 
 
 def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(
@@ -348,10 +370,14 @@ def test_training_child_sees_only_train_images(
 
 
 def test_memory_limit_stops_a_greedy_child(tmp_path: Path) -> None:
+    # 128 MiB at a time, so that the poll of the job's memory sees it pass 1.5 GiB long before
+    # the per-process ceiling (RLIMIT_DATA, twice the limit) would turn it into a MemoryError.
     team = write_team(
         tmp_path / "greedy",
         {
-            "import torch\n": "import torch\nimport numpy as np\nhog = np.ones((3 * 2**30,), dtype=np.uint8)\n"
+            "import torch\n": "import time\nimport numpy as np\nimport torch\nhog = []\n"
+            "for _ in range(24):\n    hog.append(np.ones(2**27, dtype=np.uint8))\n"
+            "    time.sleep(0.1)\n"
         },
     )
     with pytest.raises(TeamCodeError, match=r"over the 1\.5 GiB limit"):

@@ -127,7 +127,11 @@ def test_hanging_team_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     team = write_team(
         tmp_path / "slow", {"import torch\n": "import torch, time\ntime.sleep(600)\n"}
     )
-    monkeypatch.setattr("harness.training.train.VALIDATE_TIMEOUT_S", 3.0)
+    from harness.sandbox import limits
+
+    monkeypatch.setitem(
+        limits.DEFAULTS, "validate", limits.Limits(timeout_s=3.0, memory_gib=8.0, max_processes=64)
+    )
     with pytest.raises(TeamCodeError, match="timed out after 3 s"):
         validate_team(team)
 

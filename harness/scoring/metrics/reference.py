@@ -3,8 +3,10 @@
 A reference is keyed by everything that changes it: the split's content fingerprint, split and
 subset, class, image size, resizer, extractor, weights sha256 and feature dims. The key is
 hashed into the file name and stored inside the file, and checked on load, so a changed image,
-size or weights file can never be scored against stale statistics. References of the held-out
-``test`` split live under the held-out cache, which team code may not open.
+size or weights file can never be scored against stale statistics. A digest of the arrays is
+stored beside them and checked too: a file altered after it was written is recomputed.
+References of the held-out ``test`` split live under the held-out cache, which team code never
+sees.
 
 On this machine's CPU Inception runs at about 10 images/s, so the ~1,800 test images take
 about three minutes: the cache makes that a one-time cost shared by every team's row.
@@ -26,6 +28,7 @@ from harness.classes import CLASS_NAMES
 from harness.data import cache as data_cache
 from harness.data.resize import RESIZER
 from harness.errors import HarnessError
+from harness.hashing import arrays_digest
 from harness.paths import cache_root
 from harness.scoring.metrics.fid import Statistics, statistics
 from harness.scoring.metrics.inception import InceptionFeatures
@@ -88,17 +91,18 @@ def class_reference(
         try:
             with np.load(path, allow_pickle=False) as archive:
                 stored = json.loads(str(archive["key"]))
-                if stored == key:
+                features, mu, sigma = archive["features"], archive["mu"], archive["sigma"]
+                intact = str(archive["sha256"]) == arrays_digest(features, mu, sigma)
+                if stored == key and intact:
                     print(
                         f"real statistics: cache hit {digest} ({key['class']}, {split})",
                         file=sys.stderr,
                     )
-                    features = archive["features"]
-                    return Reference(
-                        features,
-                        Statistics(archive["mu"], archive["sigma"], len(features)),
-                        key,
-                        digest,
+                    return Reference(features, Statistics(mu, sigma, len(features)), key, digest)
+                if stored == key:
+                    print(
+                        f"real statistics: {path} fails its hash check; recomputing",
+                        file=sys.stderr,
                     )
         except (OSError, ValueError, KeyError):
             pass  # unreadable or foreign: recompute and overwrite
@@ -120,6 +124,7 @@ def class_reference(
                 mu=stats.mu,
                 sigma=stats.sigma,
                 key=json.dumps(key, sort_keys=True),
+                sha256=arrays_digest(features, stats.mu, stats.sigma),
             ),
         )
     return Reference(features, stats, key, digest)
