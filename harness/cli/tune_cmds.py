@@ -16,6 +16,7 @@ from harness.cli._common import (
     TeamArg,
     TuneDirOpt,
     emit,
+    err,
     parse_sets,
 )
 from harness.cli.scale_opts import (
@@ -129,7 +130,6 @@ def tune(
     if report_only:
         result = report(team, tune_root=tune_dir, study=study, storage=storage, plots=True)
     elif scale.cluster is not None:
-        from harness.cli._common import err
         from harness.scale.teams import tune_on_cluster
 
         result = tune_on_cluster(
