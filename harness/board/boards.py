@@ -22,6 +22,7 @@ from typing import Literal
 
 import pandas as pd
 
+from harness.board.protocol import REASON, split_by_protocol
 from harness.errors import HarnessError
 
 Metric = Literal["score", "mifid"]
@@ -132,26 +133,36 @@ def current_split(table: pd.DataFrame) -> str:
 
 
 def _ranked(rows: pd.DataFrame, column: str, all_runs: bool) -> pd.DataFrame:
+    """The ok rows measured with the main protocol, ranked by ``column``; the reasons why the
+    other ok rows are not ranked (:mod:`.protocol`) ride along in ``attrs[REASON]``."""
     ok = rows[rows["status"] == "ok"].copy()
     if column not in ok:
         return ok.iloc[0:0]
     ok[column] = pd.to_numeric(ok[column], errors="coerce")
     ok = ok[ok[column].notna()]
+    ok, apart = split_by_protocol(ok)  # only rows measured the same way are compared
     ok = ok.sort_values([column, "submitted_at"], kind="stable")
     if not all_runs:
         ok = ok.drop_duplicates(subset=["team"], keep="first")
     ok.insert(0, "rank", range(1, len(ok) + 1))
+    ok.attrs[REASON] = dict(zip(apart["team"], apart[REASON], strict=True)) if len(apart) else {}
     return ok
 
 
 def _unranked(table: pd.DataFrame, ranked: pd.DataFrame, why: str) -> pd.DataFrame:
-    """Teams with no ranked row: their latest row, with its error or ``why``."""
+    """Teams with no ranked row: their latest row, with its error, what differs in how it was
+    measured (``not_ranked_because``), or ``why``."""
+    reasons = ranked.attrs.get(REASON, {})
     rest = table[~table["team"].isin(ranked["team"])]
     rest = rest.sort_values("submitted_at", kind="stable").drop_duplicates("team", keep="last")
     rest = rest.copy()
     rest.insert(0, "rank", "-")
     failed = rest["status"] == "failed"
     rest["error"] = rest["error"].where(failed & rest["error"].notna(), why)
+    if reasons:
+        rest[REASON] = [reasons.get(team, "") for team in rest["team"]]
+        measured_apart = rest["team"].isin(list(reasons)) & ~failed
+        rest.loc[measured_apart, "error"] = ""
     return rest
 
 
@@ -176,6 +187,8 @@ def _assemble(ranked: pd.DataFrame, unranked: pd.DataFrame, columns: list[str]) 
     board = pd.concat(frames, ignore_index=True) if frames else ranked
     if not unranked.empty and "error" not in columns:
         columns = [*columns, "error"]
+    if REASON in unranked.columns and REASON not in columns:
+        columns = [*columns, REASON]
     columns = [c for c in columns if c in board.columns]
     return (
         board[columns].reset_index(drop=True) if not board.empty else pd.DataFrame(columns=columns)

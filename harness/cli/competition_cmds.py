@@ -8,7 +8,7 @@ team selects the submissions it wants judged on the private part.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -143,11 +143,13 @@ def competition_score_settings(competition: Path | None, n: int | None) -> dict[
 
 
 def admitted_teams(
-    teams: list[Path], competition: Path | None, table: object, *, single: bool
+    teams: list[Path], competition: Path | None, read_table: Any, *, single: bool
 ) -> list[Path]:
     """The teams ``score`` may score now: none after the deadline, none over its daily limit.
 
-    A refused team gets one line and no row; a single refused team is an error.
+    A refused team gets one line and no row; a single refused team is an error. The board is
+    read (``read_table()``) only when a daily limit needs counting: without one, a broken board
+    must not stop a round whose rows can still be kept aside.
     """
     from harness.board.rules import closed_message, refusal
     from harness.cli._common import err
@@ -158,9 +160,12 @@ def admitted_teams(
     closed = closed_message(settings)
     if closed:
         raise HarnessError(f"nothing scored: {closed}")
+    import pandas as pd
+
+    table = read_table() if settings.daily_submissions else pd.DataFrame()
     admitted = []
     for team in teams:
-        why = refusal(table, Path(team).name, settings)  # type: ignore[arg-type]
+        why = refusal(table, Path(team).name, settings)
         if why is None:
             admitted.append(team)
         elif single:

@@ -122,7 +122,9 @@ def score(
 
     list_split(root, "test")  # a wrong data folder is one error, not one failed row per team
     load_split(root)  # so is a public/private split made for other test images
-    teams = admitted_teams(teams, competition, board.read(leaderboard), single=not all_teams)
+    teams = admitted_teams(
+        teams, competition, lambda: board.read(leaderboard), single=not all_teams
+    )
     if scale.parallel:
         scale_cmds.score_all_cmd(
             teams,  # type: ignore[arg-type]
