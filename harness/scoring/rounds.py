@@ -34,12 +34,15 @@ def check_sample_count(n_per_class: int, *, minimum: int = MIN_SAMPLES_PER_CLASS
 
 
 def check_team_folders(team_dirs: Sequence[Path]) -> None:
-    """Refuse team folders that do not exist or hold no ``model.py``, before any is scored.
+    """Refuse team folders that do not exist or hold no submission of any kind (``model.py``,
+    ``checkpoint.pt``, ``samples.npz`` or ``samples/``), before any is scored.
 
     Raises:
         HarnessError: naming every such folder and the teams that do exist beside them.
     """
-    missing = [Path(t) for t in team_dirs if not (Path(t) / "model.py").is_file()]
+    from harness.scoring.submission import holds_submission
+
+    missing = [Path(t) for t in team_dirs if not Path(t).is_dir() or not holds_submission(Path(t))]
     if not missing:
         return
     parents = sorted({p.parent for p in missing})
@@ -48,11 +51,13 @@ def check_team_folders(team_dirs: Sequence[Path]) -> None:
         for parent in parents
         if parent.is_dir()
         for p in parent.iterdir()
-        if (p / "model.py").is_file()
+        if p.is_dir() and holds_submission(p)
     )
     shown = ", ".join(str(p) for p in missing)
     hint = f"teams there: {', '.join(known)}" if known else "use --all to score every team"
-    raise HarnessError(f"no team folder with a model.py at {shown} ({hint})")
+    raise HarnessError(
+        f"no team folder with a model.py, checkpoint.pt or samples at {shown} ({hint})"
+    )
 
 
 def needed_sizes(runs_root: Path, team_dirs: Sequence[Path], run_id: str | None) -> list[int]:
