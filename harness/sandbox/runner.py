@@ -30,7 +30,7 @@ from typing import Any
 
 from harness.errors import HarnessError, SpecError, TeamCodeError
 from harness.sandbox import environment
-from harness.sandbox.bwrap import JobAccess, bwrap_argv, host_layout
+from harness.sandbox.bwrap import JobAccess, bwrap_argv, gpu_device_nodes, host_layout
 from harness.sandbox.isolation import Isolation, probe_bwrap, resolve_isolation
 from harness.sandbox.jobdir import job_folder
 from harness.sandbox.limits import Limits, job_limits
@@ -80,7 +80,7 @@ def _command(
     """argv, environment and whether RLIMIT_DATA is safe, for ``isolation``."""
     worker = [sys.executable, "-m", "harness.worker", job, str(request_path)]
     if isolation is Isolation.SOFT:
-        return worker, environment.soft_env(), True
+        return worker, environment.soft_env(), not gpu_device_nodes()
     harness_package = str(_harness_parent() / "harness")
     host = host_layout(extra=[harness_package])
     probe = probe_bwrap()

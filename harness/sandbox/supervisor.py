@@ -103,7 +103,8 @@ def start_job(
         env: the child's whole environment.
         output_fd: where the child's stdout and stderr go (the output relay).
         limits: the job's limits; the memory limit also sets RLIMIT_DATA unless
-            ``data_rlimit`` is False (CUDA drivers map large private regions).
+            ``data_rlimit`` is False (machines with NVIDIA devices: how the CUDA driver's
+            address-space reservations meet RLIMIT_DATA is untested without a GPU).
     """
     popen = subprocess.Popen(
         list(argv),
