@@ -8,7 +8,7 @@ of the grid pixel for pixel). There is no checkpoint, loss log or config in it, 
 say that the latent walk, losses and hparams are not on this machine. Then it writes the site
 with ``harness leaderboard --html`` and screenshots it in headless Chromium.
 
-    python scripts/readme_site.py --site /tmp/board-site --shots docs/site
+    python scripts/readme_site.py --site board-site --shots docs/site
 
 Needs Debian's ``chromium`` and ``pip install playwright`` (the browser test's tools).
 """

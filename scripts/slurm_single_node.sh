@@ -3,14 +3,14 @@
 # `harness train --all --executor slurm` and `harness score --all --executor slurm` on it,
 # with a demo dataset and tiny settings. Run as root from the repository root, by hand:
 #
-#     scripts/slurm_single_node.sh [WORKDIR]      # default WORKDIR: /tmp/harness-slurm
+#     scripts/slurm_single_node.sh [WORKDIR]      # default WORKDIR: $TMPDIR/harness-slurm (TMPDIR defaults to the system temp folder)
 #
 # It installs packages (apt-get), writes /etc/slurm/slurm.conf and starts munged, slurmctld
 # and slurmd: use it on a throwaway machine or container, not on a real cluster. What it
 # printed on the machine the harness is built on is in README.md ("Scaling out").
 set -euo pipefail
 
-WORK=${1:-/tmp/harness-slurm}
+WORK=${1:-${TMPDIR:-/tmp}/harness-slurm}
 PYTHON=${PYTHON:-python}
 HERE=$(pwd)
 
