@@ -140,7 +140,15 @@ class CountingExtractor:
         return self.inner(images)
 
 
-def test_real_statistics_are_cached_and_invalidated(tiny_data: Path, fid_weights) -> None:  # type: ignore[no-untyped-def]
+def test_real_statistics_are_cached_and_invalidated(
+    tiny_data: Path,
+    fid_weights,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A cache of its own: other tests in the session may have built the same entry already,
+    # and then the first call here would be a hit.
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
     small = CountingExtractor(InceptionFeatures(dims=64, device="cpu", weights=fid_weights))
     first = reference.class_reference(tiny_data, 0, 16, small)
     assert small.images == 12
