@@ -46,7 +46,10 @@ def test_quickstart_scores_like_score_but_for_n() -> None:
     # It used 50 bootstrap replicates where the README and `harness score` say 100.
     settings = quickstart_settings(250, "cpu")
     assert settings.n_per_class == 250 and settings.device == "cpu"
-    assert settings.bootstrap == 100 and settings == ScoreSettings(n_per_class=250, device="cpu")
+    assert settings.bootstrap == 100
+    # Only N, the device and the memorisation check differ: its one-time pass over the train
+    # features (about 13 minutes on this CPU) would dominate a first run.
+    assert settings == ScoreSettings(n_per_class=250, device="cpu", memorisation=False)
 
 
 def test_quickstart_uses_the_given_data_and_checks_it(tiny_data: Path, tmp_path: Path) -> None:
