@@ -224,6 +224,8 @@ def to_markdown(board: pd.DataFrame) -> str:
             continue
         digits = _decimals(column)
         values = pd.to_numeric(shown[column], errors="coerce")
-        shown[column] = ["" if pd.isna(v) else f"{v:.{digits}f}" for v in values]
+        shown[column] = [
+            "" if pd.isna(v) else f"{v:.3g}" if abs(v) >= 1e7 else f"{v:.{digits}f}" for v in values
+        ]  # a memoriser's MiFID is about 1e16: shown as 1.18e+16, not 17 digits
     align = tuple("left" if c in _TEXT_COLUMNS else "right" for c in shown.columns)
     return shown.to_markdown(index=False, disable_numparse=True, colalign=align)

@@ -65,11 +65,11 @@ class Submission:
 
 
 def holds_submission(folder: Path) -> bool:
-    """Whether ``folder`` holds anything scorable (``model.py``, ``samples.npz``, ``samples/``)."""
+    """Whether ``folder`` holds anything of a submission (``model.py``, ``checkpoint.pt``,
+    ``samples.npz``, ``samples/``); :func:`detect` then says what, or what is missing."""
     folder = Path(folder)
     return (
-        (folder / MODEL_FILE).is_file()
-        or (folder / SAMPLES_FILE).is_file()
+        any((folder / name).is_file() for name in (MODEL_FILE, CHECKPOINT_FILE, SAMPLES_FILE))
         or (folder / SAMPLES_FOLDER).is_dir()
     )
 

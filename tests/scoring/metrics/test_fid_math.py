@@ -138,3 +138,47 @@ def test_kid_with_whole_sets_is_exact() -> None:
     a, b = features(rng, 50, 8), features(rng, 50, 8)
     mean, std = kid(a, b, subset_size=1000)
     assert np.isnan(std) and mean == pytest.approx(kid(a, b, subset_size=1000, seed=9)[0], rel=1e-9)
+
+
+def _kid_per_subset(fake, real, *, subsets, subset_size, seed):  # type: ignore[no-untyped-def]
+    """The former KID loop, each subset's kernels computed afresh: the oracle for the cache."""
+    d, m = fake.shape[1], min(subset_size, len(fake), len(real))
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(subsets):
+        x = fake[rng.choice(len(fake), m, replace=False)]
+        y = real[rng.choice(len(real), m, replace=False)]
+        kxx, kyy, kxy = ((x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3)
+        within = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+        values.append(within - 2 * kxy.mean())
+    return float(np.mean(values)), float(np.std(values))
+
+
+def test_kid_from_whole_set_kernels_equals_kernels_per_subset() -> None:
+    rng = np.random.default_rng(7)
+    fake, real = np.abs(features(rng, 120, 24)), np.abs(features(rng, 90, 24, shift=0.3))
+    expected = _kid_per_subset(fake, real, subsets=15, subset_size=60, seed=3)
+    assert kid(fake, real, subsets=15, subset_size=60, seed=3) == pytest.approx(expected, rel=1e-9)
+
+
+def _bootstrap_with_repeats(fakes, references, *, replicates, seed):  # type: ignore[no-untyped-def]
+    """The former bootstrap: every replicate's rows, repeats included: the oracle."""
+    rng = np.random.default_rng(seed)
+    total = np.zeros(replicates)
+    for f, reference in zip(fakes, references, strict=True):
+        fast = FastFrechet(reference)
+        projected = fast.project(f)
+        for r in range(replicates):
+            idx = rng.integers(0, len(f), len(f))
+            total[r] += fast.distance(f[idx], projected[idx])
+    return total
+
+
+@pytest.mark.parametrize(("n", "d"), [(60, 128), (300, 16)], ids=["distinct<d", "distinct>d"])
+def test_bootstrap_over_distinct_rows_equals_the_bootstrap_with_repeats(n: int, d: int) -> None:
+    rng = np.random.default_rng(8)
+    refs = [statistics(features(rng, 200, d)), statistics(features(rng, 200, d, shift=0.5))]
+    fakes = [features(rng, n, d, shift=0.1), features(rng, n, d, shift=0.4)]
+    expected = _bootstrap_with_repeats(fakes, refs, replicates=25, seed=2)
+    got = bootstrap_score(fakes, refs, replicates=25, seed=2)
+    assert got == pytest.approx(expected, rel=1e-7)  # centring through the Gram rounds a little
