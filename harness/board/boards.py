@@ -23,6 +23,7 @@ from typing import Literal
 import pandas as pd
 
 from harness.board.protocol import REASON, split_by_protocol
+from harness.board.references import REFERENCE_RANK, interleave, split_references
 from harness.errors import HarnessError
 
 Metric = Literal["score", "mifid"]
@@ -141,10 +142,12 @@ def _ranked(rows: pd.DataFrame, column: str, all_runs: bool) -> pd.DataFrame:
     ok[column] = pd.to_numeric(ok[column], errors="coerce")
     ok = ok[ok[column].notna()]
     ok, apart = split_by_protocol(ok)  # only rows measured the same way are compared
+    ok, references = split_references(ok)
     ok = ok.sort_values([column, "submitted_at"], kind="stable")
     if not all_runs:
         ok = ok.drop_duplicates(subset=["team"], keep="first")
     ok.insert(0, "rank", range(1, len(ok) + 1))
+    ok = interleave(ok, references, column)
     ok.attrs[REASON] = dict(zip(apart["team"], apart[REASON], strict=True)) if len(apart) else {}
     return ok
 
@@ -214,7 +217,11 @@ def public_board(
         why = f"no {column} in its rows"
     ranked = _ranked(rows, column, all_runs)
     if not digest:
-        ranked["ahead_of_next"] = _separation(ranked) if metric == "score" else "?"
+        teams = ranked["rank"].astype(str) != REFERENCE_RANK  # a reference is nobody's rival
+        ranked["ahead_of_next"] = ""
+        ranked.loc[teams, "ahead_of_next"] = (
+            _separation(ranked[teams]) if metric == "score" else "?"
+        )
     present = pd.Index([*table.columns, "rank", "ahead_of_next"])
     return _assemble(ranked, _unranked(table, ranked, why), _columns(template, metric, present))
 
@@ -246,6 +253,7 @@ def private_board(
     for column in (public, private):
         rows[column] = pd.to_numeric(rows.get(column), errors="coerce")
     rows = rows[rows[private].notna() & rows[public].notna()]
+    rows, references = split_references(rows)
     finals = []
     for team, team_rows in rows.groupby("team", sort=True):
         chosen_ids = list(selections.get(str(team), []))
@@ -261,6 +269,7 @@ def private_board(
     ranked = pd.concat(finals, ignore_index=True) if finals else rows.iloc[0:0].copy()
     ranked = ranked.sort_values([private, "submitted_at"], kind="stable")
     ranked.insert(0, "rank", range(1, len(ranked) + 1))
+    ranked = interleave(ranked, references.assign(chosen_by="reference"), private)
     present = pd.Index([*table.columns, "rank", "chosen_by"])
     columns = _columns(PRIVATE_COLUMNS, metric, present)
     return _assemble(ranked, _unranked(table, ranked, NOT_SPLIT), columns)

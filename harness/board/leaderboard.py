@@ -150,6 +150,7 @@ def ranked(table: pd.DataFrame, *, all_runs: bool = False) -> pd.DataFrame:
     unranked, ok rows measured another way, with what differs (``not_ranked_because``); then
     teams that have only failed rows, with their latest error."""
     from harness.board.protocol import REASON, split_by_protocol
+    from harness.board.references import interleave, split_references
 
     if table.empty:
         return pd.DataFrame(columns=list(BOARD_COLUMNS))
@@ -157,12 +158,14 @@ def ranked(table: pd.DataFrame, *, all_runs: bool = False) -> pd.DataFrame:
     ok = table[table[KEY_STATUS] == STATUS_OK].copy()
     ok[KEY_SCORE] = pd.to_numeric(ok[KEY_SCORE])
     comparable, apart = split_by_protocol(ok)
+    comparable, references = split_references(comparable)
     if not all_runs:
         comparable = _best_per_team(comparable)
         apart = _best_per_team(apart[~apart[KEY_TEAM].isin(comparable[KEY_TEAM])])
     comparable = comparable.sort_values(KEY_SCORE, kind="stable")
     comparable.insert(0, "rank", range(1, len(comparable) + 1))
     comparable["ahead_of_next"] = _separation(comparable)
+    comparable = interleave(comparable, references, KEY_SCORE)
     apart = apart.sort_values(KEY_SCORE, kind="stable")
     apart.insert(0, "rank", "-")
     failed_only = table[~table[KEY_TEAM].isin(ok[KEY_TEAM])]

@@ -17,6 +17,7 @@ from harness.cli import (
     data_cmds,  # noqa: F401  (importing it registers the data group)
     doctor_cmd,
     quickstart_cmd,
+    reference_cmds,
     score_cmds,
     team_cmds,
     tune_cmds,
@@ -38,6 +39,7 @@ for _name, _command in (
     ("score", score_cmds.score),
     ("fid", score_cmds.fid),
     ("weights", score_cmds.weights),
+    ("real-floor", reference_cmds.real_floor),
     ("leaderboard", score_cmds.leaderboard_cmd),
     ("select", competition_cmds.select),
     ("tune", tune_cmds.tune),
