@@ -185,8 +185,11 @@ def _separation(ok: pd.DataFrame) -> list[str]:
     return out
 
 
-def _assemble(ranked: pd.DataFrame, unranked: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+def _assemble(
+    ranked: pd.DataFrame, unranked: pd.DataFrame, columns: list[str], extra: Sequence[str] = ()
+) -> pd.DataFrame:
     frames = [f for f in (ranked, unranked) if not f.empty]
+    columns = [*columns, *(c for c in extra if c not in columns)]
     board = pd.concat(frames, ignore_index=True) if frames else ranked
     if not unranked.empty and "error" not in columns:
         columns = [*columns, "error"]
@@ -199,10 +202,15 @@ def _assemble(ranked: pd.DataFrame, unranked: pd.DataFrame, columns: list[str]) 
 
 
 def public_board(
-    table: pd.DataFrame, *, metric: Metric = "score", all_runs: bool = False
+    table: pd.DataFrame,
+    *,
+    metric: Metric = "score",
+    all_runs: bool = False,
+    extra: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Each team's best public submission (every ok one with ``all_runs``), ranked, with
-    only public columns when there is a split."""
+    only public columns when there is a split (and the ``extra`` columns of ``table``, which
+    the web board uses to find each shown row again)."""
     if metric not in METRICS:
         raise HarnessError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
     if table.empty:
@@ -223,7 +231,8 @@ def public_board(
             _separation(ranked[teams]) if metric == "score" else "?"
         )
     present = pd.Index([*table.columns, "rank", "ahead_of_next"])
-    return _assemble(ranked, _unranked(table, ranked, why), _columns(template, metric, present))
+    columns = _columns(template, metric, present)
+    return _assemble(ranked, _unranked(table, ranked, why), columns, extra)
 
 
 def private_board(
@@ -232,9 +241,11 @@ def private_board(
     *,
     k: int,
     metric: Metric = "score",
+    extra: Sequence[str] = (),
 ) -> pd.DataFrame:
     """The final board: per team, the best private score among its selected submissions,
-    or among its ``k`` best public ones when it selected none.
+    or among its ``k`` best public ones when it selected none (``extra``: as
+    :func:`public_board`).
 
     Raises:
         HarnessError: no row was scored with a public/private split.
@@ -272,4 +283,4 @@ def private_board(
     ranked = interleave(ranked, references.assign(chosen_by="reference"), private)
     present = pd.Index([*table.columns, "rank", "chosen_by"])
     columns = _columns(PRIVATE_COLUMNS, metric, present)
-    return _assemble(ranked, _unranked(table, ranked, NOT_SPLIT), columns)
+    return _assemble(ranked, _unranked(table, ranked, NOT_SPLIT), columns, extra)

@@ -276,7 +276,9 @@ def leaderboard_cmd(
     if merged:
         err(f"merged {len(merged)} row(s) that jobs left in {spool_dir(path)}")
     if html is not None:
+        from harness.board.selections import read_selections
         from harness.board.site import write_site
+        from harness.competition import load_competition
         from harness.paths import runs_root
 
         site = write_site(
@@ -286,6 +288,8 @@ def leaderboard_cmd(
             submissions=submissions,
             private=private,
             source_label=path.name,
+            selections=read_selections(path) if private else None,
+            final_selections=load_competition(competition).final_selections,
         )
         err(f"wrote {site.index} and {len(site.team_pages)} team pages ({site.size_bytes:,} bytes)")
     table = board_table(board.read(path), path, competition, private, metric, all_runs)

@@ -114,7 +114,7 @@ def row(
         "dims": 2048,
         "weights_sha256": "f91d46f51c1d0e89ac64aca12f454bffa6bbd67c98b3e38a9325073e58bcce4c",
         "data_fingerprint_test": "82b945c4f50942044930cd3ff158a5538f2b1d66",
-        "split_fingerprint": "5e1ec7ed5e1ec7ed",
+        "split_digest": "s5e1ec7ed5e1ec7ed",
         "sample_seed": 0,
         "epochs_trained": 10,
         "steps_trained": 770,

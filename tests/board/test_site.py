@@ -68,6 +68,9 @@ def test_the_public_site_holds_no_private_number_in_any_file(public: Path, final
     assert PRIVATE_SHOWN in (final / "teams" / "alpha.html").read_text()
 
 
+SPLIT_WORDS = ("public", "private", "split")
+
+
 def test_boards_rank_by_public_score_by_private_score_or_by_score(
     competition: Competition, public: Path, final: Path, tmp_path: Path
 ) -> None:
@@ -75,7 +78,7 @@ def test_boards_rank_by_public_score_by_private_score_or_by_score(
     assert ranked_teams(final / "index.html") == [*competition.by_private, competition.failed]
     # Today's rows have no public/private scores: the board is the `harness leaderboard` one.
     table = leaderboard.read(competition.results)
-    today = table[[c for c in table.columns if "public" not in c and "private" not in c]]
+    today = table[[c for c in table.columns if not any(w in c for w in SPLIT_WORDS)]]
     plain = tmp_path / "plain"
     write_site(plain, today, runs_root=competition.runs, submissions=competition.submissions)
     expected = leaderboard.ranked(today)["team"].tolist()
@@ -207,3 +210,26 @@ def test_pictures_of_each_submission_kind_or_a_note_why_not(tmp_path: Path) -> N
     assert ranked_teams(site / "index.html") == ["pngs", "broken", "exported", "../escape"]
     assert (site / "teams" / "escape.html").is_file()  # a cleaned file name, inside the site
     assert "run .. is not on the machine" in (site / "teams" / "escape.html").read_text()
+
+
+def test_the_final_site_follows_the_selection_rule_of_the_final_board() -> None:
+    """The site's final board is `harness leaderboard --private`'s: a team's best private score
+    among its selections, or among its K best public ones; never its best private score."""
+    from harness.board.boards import private_board
+    from harness.board.site.views import select_board
+
+    def entry(team: str, sid: str, public: float, private: float) -> dict[str, object]:
+        return {"team": team, "submission_id": sid, "status": "ok", "split_digest": "s1",
+                "timestamp_utc": f"2026-01-01T00:00:{len(sid)}", "score": public,
+                "score_public": public, "score_private": private}  # fmt: skip
+
+    table = pd.DataFrame(
+        [entry("a", "a1", 10.0, 90.0), entry("a", "a2", 20.0, 30.0), entry("b", "b1", 15.0, 50.0)]
+    )
+    for selections, order, a_row in (({}, ["b", "a"], "a1"), ({"a": ["a2"]}, ["a", "b"], "a2")):
+        board, column = select_board(table, private=True, selections=selections, final_selections=1)
+        assert column == "score_private"
+        assert board["team"].tolist() == order
+        assert board.loc[board["team"] == "a", "submission_id"].item() == a_row
+        cli = private_board(table, selections, k=1)
+        assert cli["submission_id"].tolist() == board["submission_id"].tolist()

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,6 +52,8 @@ def write_site(
     submissions: Path,
     private: bool = False,
     source_label: str = "results.csv",
+    selections: Mapping[str, Sequence[str]] | None = None,
+    final_selections: int = 2,
 ) -> SiteSummary:
     """Write the board of ``table`` (rows as ``results.csv`` holds them) as a static site.
 
@@ -62,6 +65,8 @@ def write_site(
         private: the final board, private numbers included; by default the public board,
             from which every column whose name contains ``private`` is dropped first.
         source_label: how the footer names the table.
+        selections, final_selections: the teams' selected submissions and K, for the final
+            board (the same rule as ``harness leaderboard --private``).
 
     Raises:
         HarnessError: ``site_dir`` is a file or holds files this function did not write.
@@ -71,7 +76,9 @@ def write_site(
     table = table.reset_index(drop=True)
     if not private:
         table = views.drop_private(table)
-    board, column = views.select_board(table, private=private)
+    board, column = views.select_board(
+        table, private=private, selections=selections, final_selections=final_selections
+    )
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.", dir=site_dir.parent))
     try:

@@ -10,13 +10,12 @@ where it has nothing, never an error. The public site drops every column whose n
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from harness.board import leaderboard
 from harness.classes import CLASS_NAMES
 from harness.scoring.score import STATUS_OK
 
@@ -58,18 +57,14 @@ def drop_private(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def ranking_column(table: pd.DataFrame, *, private: bool) -> str:
-    """The score that ranks the board: ``score_private`` for the final board and
-    ``score_public`` for the public one when every ``ok`` row has it, else ``score``.
+    """The score that ranks the board, as :mod:`harness.board.boards` ranks it:
+    ``score_private`` for the final board; for the public one ``score_public`` when the rows
+    were scored with a public/private split, else the whole-test ``score``."""
+    from harness.board.boards import current_split
 
-    A stand-in for competition mode's board rules (issue 14 owns them: selections, the K best
-    public submissions); with today's rows, which have neither column, it is ``score``.
-    """
-    column = PRIVATE_SCORE if private else PUBLIC_SCORE
-    if column not in table.columns or KEY_STATUS not in table.columns:
-        return SCORE
-    ok = table[table[KEY_STATUS] == STATUS_OK]
-    values = pd.to_numeric(ok[column], errors="coerce")
-    return column if len(ok) and values.notna().all() else SCORE
+    if private:
+        return PRIVATE_SCORE
+    return PUBLIC_SCORE if current_split(table) else SCORE
 
 
 def score_label(column: str) -> str:
@@ -78,33 +73,49 @@ def score_label(column: str) -> str:
     return names.get(column, column)
 
 
-def select_board(table: pd.DataFrame, *, private: bool) -> tuple[pd.DataFrame, str]:
-    """The ranked board with every column of each shown row (and ``_row``, its position in
-    ``table``), and the column that ranks it.
+def select_board(
+    table: pd.DataFrame,
+    *,
+    private: bool,
+    selections: Mapping[str, Sequence[str]] | None = None,
+    final_selections: int = 2,
+) -> tuple[pd.DataFrame, str]:
+    """The board with every column of each shown row, and the column that ranks it.
 
-    :func:`harness.board.leaderboard.ranked` picks the rows and the order (the same board as
-    ``harness leaderboard``); it returns the board's columns only, and the site needs the rest
-    of each row (KID, coverage, ...), so each row's position rides through it in ``run_id``
-    and the whole row is taken back from ``table`` by that position.
-    When another score ranks the board, it takes the place of ``score`` and the interval,
-    which belongs to ``score``, is blanked unless the row has ``<column>_ci_low/high``.
+    The rows and their order are those of ``harness leaderboard`` (``--private``): the public
+    board of :func:`harness.board.boards.public_board`, or the final board of
+    :func:`~harness.board.boards.private_board` with the teams' ``selections`` and Kaggle's
+    rule for the ``final_selections`` best public ones. Those return the board's columns only,
+    and the site needs the rest of each row (KID, coverage, ...), so each row's position rides
+    through them in ``_row`` and the whole row is taken back from ``table`` by it. When another
+    score ranks the board, it takes the place of ``score``, and the interval, which belongs to
+    ``score``, is blanked unless the row has ``<column>_ci_low/high``.
+
+    Raises:
+        HarnessError: the final board of rows that were never scored with a split.
     """
+    from harness.board.boards import private_board, public_board
+
     column = ranking_column(table, private=private)
     view = table.reset_index(drop=True).copy()
-    if column != SCORE:
-        if SCORE in view.columns:
-            view[f"{SCORE}_whole_test"] = view[SCORE]
-        view[SCORE] = view[column]
-        for end in ("low", "high"):
-            view[f"score_ci_{end}"] = view.get(f"{column}_ci_{end}", math.nan)
     if view.empty:
         return view, column
     view["_row"] = range(len(view))
-    board = leaderboard.ranked(view.assign(run_id=view["_row"]))
-    full = view.set_index("_row", drop=False).loc[board["run_id"].astype(int)]
+    if private:
+        board = private_board(view, selections or {}, k=final_selections, extra=["_row"])
+    else:
+        board = public_board(view, extra=["_row"])
+    if column != SCORE:
+        if SCORE in view.columns:
+            view[f"{SCORE}_whole_test"] = view[SCORE]
+        view[SCORE] = view.get(column, math.nan)
+        for end in ("low", "high"):
+            view[f"score_ci_{end}"] = view.get(f"{column}_ci_{end}", math.nan)
+    full = view.set_index("_row", drop=False).loc[board["_row"].astype(int)]
     full = full.reset_index(drop=True)
-    full["rank"] = board["rank"].tolist()
-    full["ahead_of_next"] = board["ahead_of_next"].tolist()
+    for name in ("rank", "ahead_of_next", "chosen_by"):
+        if name in board:
+            full[name] = board[name].tolist()
     return full, column
 
 
@@ -237,9 +248,11 @@ PROTOCOL: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def split_fingerprint_columns(columns: Iterable[str]) -> tuple[str, ...]:
-    """Columns holding the public/private split's fingerprint (issue 14 names them; any
-    column with both ``split`` and ``fingerprint`` in its name counts)."""
-    return tuple(c for c in columns if "split" in c and "fingerprint" in c)
+    """Columns holding the public/private split's fingerprint (``split_digest`` as scoring
+    writes it, or any column with both ``split`` and ``fingerprint`` in its name)."""
+    return tuple(
+        c for c in columns if c == "split_digest" or ("split" in c and "fingerprint" in c)
+    )
 
 
 def protocol(board: pd.DataFrame) -> list[tuple[str, str]]:
