@@ -250,9 +250,7 @@ PROTOCOL: tuple[tuple[str, tuple[str, ...]], ...] = (
 def split_fingerprint_columns(columns: Iterable[str]) -> tuple[str, ...]:
     """Columns holding the public/private split's fingerprint (``split_digest`` as scoring
     writes it, or any column with both ``split`` and ``fingerprint`` in its name)."""
-    return tuple(
-        c for c in columns if c == "split_digest" or ("split" in c and "fingerprint" in c)
-    )
+    return tuple(c for c in columns if c == "split_digest" or ("split" in c and "fingerprint" in c))
 
 
 def protocol(board: pd.DataFrame) -> list[tuple[str, str]]:
