@@ -3,6 +3,8 @@ reference, flagged by the memorisation check; and ``harness real-floor`` puts it
 
 from __future__ import annotations
 
+import functools
+import json
 import shutil
 from pathlib import Path
 
@@ -14,20 +16,10 @@ from harness.board.references import REFERENCE_RANK
 from harness.cli import main
 from harness.data import cache as data_cache
 from harness.errors import DataError
-from harness.scoring.real_floor import REFERENCE_TEAM, floor_samples, score_real_floor
-from harness.scoring.score import Scorer, ScoreSettings
+from harness.scoring.real_floor import REFERENCE_TEAM, floor_samples
+from harness.scoring.score import ScoreSettings
 
 N, SIZE = 10, 16
-SETTINGS = ScoreSettings(
-    n_per_class=N,
-    seed=0,
-    bootstrap=0,
-    kid_subsets=2,
-    kid_subset_size=8,
-    dims=768,
-    device="cpu",
-    samples_image_size=SIZE,
-)
 
 
 def rows_of(images: np.ndarray) -> set[bytes]:
@@ -54,47 +46,34 @@ def test_more_than_a_class_holds_is_one_clear_error(tiny_data: Path) -> None:
         floor_samples(tiny_data, n_per_class=25, size=SIZE, seed=0)
 
 
-def test_the_floor_row_is_a_memorised_reference_that_beats_noise(
-    tmp_path: Path, tiny_data: Path
+def test_real_floor_command_puts_a_memorised_ref_row_on_the_board(
+    tmp_path: Path, tiny_data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    scorer = Scorer(
-        data_root=tiny_data, runs_root=tmp_path / "runs", settings=SETTINGS, say=lambda m: None
-    )
-    row = score_real_floor(scorer, seed=0)
-    assert row["reference"] is True and row["team"] == REFERENCE_TEAM
-    assert row["source"] == "samples" and "real train images" in row["source_note"]
-    assert row["n_fake_with_mask"] == N and row["n_fake_without_mask"] == N
-    assert row["memorised"] is True  # it is training data, and the check says so
-    assert row["mifid_with_mask"] > 1000 * row["fid_with_mask"]
-    # The samples stay in the runs folder (training data never goes into the repository).
-    assert (tmp_path / "runs" / "references" / REFERENCE_TEAM / "samples.npz").is_file()
-    # Uniform noise of the same shape, scored the same way, is far worse than real images.
-    noise = tmp_path / "noise"
-    noise.mkdir()
-    rng = np.random.default_rng(0)
-    np.savez(
-        noise / "samples.npz",
-        images=rng.integers(0, 256, (2 * N, SIZE, SIZE, 3), dtype=np.uint8),
-        labels=np.repeat(np.arange(2, dtype=np.int64), N),
-    )
-    assert scorer.score_team(noise)["score"] > 2 * row["score"]
-
-
-def test_real_floor_command_puts_a_ref_row_on_the_board(tmp_path: Path, tiny_data: Path) -> None:
     data = tmp_path / "facemask"
     shutil.copytree(tiny_data, data)
     rules = tmp_path / "competition.toml"
     rules.write_text(f"n_per_class = {N}\nimage_size = {SIZE}\n")
     board = tmp_path / "results.csv"
-    common = ["--data", str(data), "--runs", str(tmp_path / "runs"), "--leaderboard", str(board)]
+    runs = tmp_path / "runs"
+    # The command's own settings, with Inception's 768-dim block for cheap matrix square roots.
+    cheap = functools.partial(ScoreSettings, dims=768, kid_subsets=2, kid_subset_size=8)
+    monkeypatch.setattr("harness.scoring.score.ScoreSettings", cheap)
+    common = ["--data", str(data), "--runs", str(runs), "--leaderboard", str(board)]
     with pytest.raises(SystemExit) as done:
         main(
             ["real-floor", *common, "--competition", str(rules), "--bootstrap", "0",
-             "--no-labels", "--device", "cpu"]
+             "--no-labels", "--device", "cpu", "--json"]
         )  # fmt: skip
     assert done.value.code in (0, None)
+    row = json.loads(capsys.readouterr().out)
+    assert row["reference"] is True and row["team"] == REFERENCE_TEAM
+    assert row["source"] == "samples" and "real train images" in row["source_note"]
+    assert row["dims"] == 768 and row["n_fake_with_mask"] == N and row["n_fake_without_mask"] == N
+    assert row["memorised"] is True  # it is training data, and the check says so
+    assert row["mifid_with_mask"] > 1000 * row["fid_with_mask"]
+    # The samples stay in the runs folder (training data never goes into the repository).
+    assert (runs / "references" / REFERENCE_TEAM / "samples.npz").is_file()
     table = leaderboard.read(board)
     assert table["team"].tolist() == [REFERENCE_TEAM]
     assert bool(table["reference"].iloc[0]) is True
-    ranked = leaderboard.ranked(table)
-    assert ranked["rank"].tolist() == [REFERENCE_RANK]
+    assert leaderboard.ranked(table)["rank"].tolist() == [REFERENCE_RANK]
