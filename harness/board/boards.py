@@ -100,6 +100,7 @@ PRIVATE_COLUMNS: tuple[str, ...] = (
     "label_fidelity_without_mask",
     "source",
     "submitted_at",
+    "status",
 )
 
 

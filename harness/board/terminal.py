@@ -40,34 +40,128 @@ def _text(value: object) -> str:
     return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
-RANKED_CELLS: tuple[tuple[str, Cell], ...] = (
+def _num(column: str, digits: int) -> Cell:
+    return lambda r: _number(r.get(column), digits)
+
+
+def _per_class(
+    header: str, prefix: str, digits: int, short: bool = False
+) -> tuple[tuple[str, Cell], ...]:
+    names = {"with_mask": "mask", "without_mask": "no mask"}
+    return tuple(
+        (f"{header}\n{names[name] if short else name}", _num(f"{prefix}_{name}", digits))
+        for name in ("with_mask", "without_mask")
+    )
+
+
+def _mifid(column: str) -> Cell:
+    """MiFID to 0.1, or in powers of ten when a memorised class sends it past a million."""
+
+    def cell(row: pd.Series) -> str:
+        number = pd.to_numeric(pd.Series([row.get(column)]), errors="coerce").iloc[0]
+        if pd.isna(number):
+            return ""
+        return f"{number:.1e}" if abs(number) >= 1e6 else f"{number:.1f}"
+
+    return cell
+
+
+def _flag(column: str) -> Cell:
+    return lambda r: "yes" if str(r.get(column)).strip().lower() in ("true", "1") else ""
+
+
+_RANK_TEAM: tuple[tuple[str, Cell], ...] = (
     ("rank", lambda r: _text(r.get("rank"))),
     ("team", lambda r: _text(r.get("team"))),
-    ("score", lambda r: _number(r.get("score"), 1)),
+)
+_LABELS = _per_class("labels", "label_fidelity", 3)
+RANKED_CELLS: tuple[tuple[str, Cell], ...] = (
+    *_RANK_TEAM,
+    ("score", _num("score", 1)),
     ("95% interval", _interval),
-    ("FID\nwith_mask", lambda r: _number(r.get("fid_with_mask"), 1)),
-    ("FID\nwithout_mask", lambda r: _number(r.get("fid_without_mask"), 1)),
-    ("labels\nwith_mask", lambda r: _number(r.get("label_fidelity_with_mask"), 3)),
-    ("labels\nwithout_mask", lambda r: _number(r.get("label_fidelity_without_mask"), 3)),
+    *_per_class("FID", "fid", 1),
+    *_LABELS,
     ("ahead\nof next", lambda r: _text(r.get("ahead_of_next")) or "-"),
-    ("epochs", lambda r: _number(r.get("epochs_trained"), 0)),
-    ("N per\nclass", lambda r: _number(r.get("n_fake_with_mask"), 0)),
+    ("epochs", _num("epochs_trained", 0)),
+    ("N per\nclass", _num("n_fake_with_mask", 0)),
     ("run", lambda r: _text(r.get("run_id"))),
 )
-LEFT = {"rank", "team", "ahead\nof next", "run"}
+# The public board (a public/private split exists): numbers computed without the private part.
+PUBLIC_CELLS: tuple[tuple[str, Cell], ...] = (
+    *_RANK_TEAM,
+    ("public\nscore", _num("score_public", 1)),
+    ("public\nMiFID", _mifid("mifid_public")),
+    *_per_class("FID pub", "fid_public", 1, short=True),
+    *_per_class("cover pub", "coverage_public", 3, short=True),
+    *_per_class("labels", "label_fidelity", 3, short=True),
+    ("memo-\nrised", _flag("memorised")),
+    ("epochs", _num("epochs_trained", 0)),
+    ("source", lambda r: _text(r.get("source"))),
+    ("submission", lambda r: _text(r.get("submission_id"))),
+)
+# The final board: private scores of the chosen submissions.
+PRIVATE_CELLS: tuple[tuple[str, Cell], ...] = (
+    *_RANK_TEAM,
+    ("private\nscore", _num("score_private", 1)),
+    ("private\nMiFID", _mifid("mifid_private")),
+    *_per_class("FID priv", "fid_private", 1, short=True),
+    ("public\nscore", _num("score_public", 1)),
+    ("whole\ntest", _num("score", 1)),
+    *_per_class("cover", "coverage", 3, short=True),
+    ("memo-\nrised", _flag("memorised")),
+    ("chosen by", lambda r: _text(r.get("chosen_by"))),
+    ("submission", lambda r: _text(r.get("submission_id"))),
+)
+LEFT = {
+    "rank",
+    "team",
+    "ahead\nof next",
+    "run",
+    "source",
+    "submission",
+    "chosen by",
+    "memo-\nrised",
+}
 CAPTION = (
     "score = FID(with_mask) + FID(without_mask), lower wins. labels: the share of a class's "
     "samples that the mask classifier assigns to that class. ahead of next: the 95% interval "
     "lies wholly below the next row's."
 )
+PUBLIC_CAPTION = (
+    "public board: FID(with_mask) + FID(without_mask) against the public part of the held-out "
+    "images, lower wins; no number here uses the private part. MiFID = FID / memorisation "
+    "distance when a class is under the threshold (memorised). ref: a reference, not a team."
+)
+PRIVATE_CAPTION = (
+    "final board: each team's best private score among its selected submissions, or among its "
+    "K best public ones when it selected none (chosen by). ref: a reference, not a team."
+)
 
 
-def _ranked_table(rows: pd.DataFrame) -> Table:
+def board_kind(board: pd.DataFrame) -> str:
+    """``private`` (the final board), ``public`` (a split's public board) or ``whole`` (the
+    whole-test board), from the columns the board functions give each."""
+    if "score_private" in board or "chosen_by" in board:
+        return "private"
+    if "score_public" in board:
+        return "public"
+    return "whole"
+
+
+def _cells(kind: str, board: pd.DataFrame) -> tuple[tuple[str, Cell], ...]:
+    if kind == "whole":
+        return RANKED_CELLS
+    cells = PRIVATE_CELLS if kind == "private" else PUBLIC_CELLS
+    # A column none of the rows has (no labels, no MiFID) is left out rather than shown blank.
+    return tuple((h, c) for h, c in cells if any(c(r) for _, r in board.iterrows()))
+
+
+def _ranked_table(rows: pd.DataFrame, cells: tuple[tuple[str, Cell], ...]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, padding=0, show_edge=False)
-    for header, _ in RANKED_CELLS:
+    for header, _ in cells:
         table.add_column(header, justify="left" if header in LEFT else "right", no_wrap=True)
     for _, row in rows.iterrows():
-        table.add_row(*(cell(row) for _, cell in RANKED_CELLS))
+        table.add_row(*(cell(row) for _, cell in cells))
     return table
 
 
@@ -89,25 +183,36 @@ def render(board: pd.DataFrame, width: int | None = None) -> str:
     is_ranked = board["rank"].astype(str) != "-"
     has_reason = board[REASON].notna() if REASON in board else pd.Series(False, index=board.index)
     has_reason &= ~is_ranked
-    failed = ~is_ranked & ~has_reason
+    status = board["status"].astype(str) if "status" in board else pd.Series("", index=board.index)
+    rest = ~is_ranked & ~has_reason
+    failed = rest & (status != "ok")
+    elsewhere = rest & (status == "ok")  # ok rows this board does not rank (another split)
+    kind = board_kind(board)
+    score_column = {"whole": "score", "public": "score_public", "private": "score_private"}[kind]
+    caption = {"whole": CAPTION, "public": PUBLIC_CAPTION, "private": PRIVATE_CAPTION}[kind]
     out = io.StringIO()
     console = Console(file=out, width=width, color_system=None, force_terminal=False)
     lines = []
     if is_ranked.any():
-        console.print(_ranked_table(board[is_ranked]))
-        lines += textwrap.wrap(CAPTION, width)
+        console.print(_ranked_table(board[is_ranked], _cells(kind, board[is_ranked])))
+        lines += textwrap.wrap(caption, width)
     else:
         lines.append("no ok rows to rank")
     if has_reason.any():
         lines += ["", "not ranked, not comparable with the rows above:"]
         for _, row in board[has_reason].iterrows():
             text = (
-                f"{row['team']} (run {_text(row.get('run_id'))}): score "
-                f"{_number(row['score'], 1)}, {row[REASON]}"
+                f"{row['team']} (run {_text(row.get('run_id'))}): {score_column} "
+                f"{_number(row.get(score_column), 1)}, {row[REASON]}"
             )
             lines += textwrap.wrap(
                 text, width, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False
             )
+    if elsewhere.any():
+        lines += ["", "not on this board:"]
+        for _, row in board[elsewhere].iterrows():
+            head = f"  {row['team']}: "
+            lines.append(head + _one_line(_text(row.get("error")), width - len(head)))
     if failed.any():
         lines += ["", "failed (teams with no ok row; their latest error):"]
         for _, row in board[failed].iterrows():

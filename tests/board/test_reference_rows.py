@@ -119,3 +119,24 @@ def test_markdown_marks_the_reference_row() -> None:
     text = leaderboard.to_markdown(leaderboard.ranked(teams_and_floor()))
     floor_line = next(line for line in text.splitlines() if "real-train" in line)
     assert floor_line.startswith("| ref ")
+
+
+def test_the_terminal_shows_each_boards_own_numbers() -> None:
+    """The public board's terminal table shows public scores (it once showed blanks: the
+    whole-test columns it looked for are not on it), the final board its private ones; a
+    memoriser's MiFID is in powers of ten; a team scored before the split is not 'failed'."""
+    table = pd.concat(
+        [
+            split_rows().assign(mifid_public=[100.0, 80.0, 6.0e15], memorised=[0, 0, 1]),
+            pd.DataFrame([row("old", 1.0)]),  # scored before the split: ok, but not on it
+        ],
+        ignore_index=True,
+    )
+    public = render(public_board(table), width=160)
+    assert "public" in public and "80.0" in public and "100.0" in public
+    assert "6.0e+15" in public and "120.0" not in public  # no private number
+    assert "not on this board:" in public and "failed" not in public
+    assert "old: not scored with the current public/private split" in public
+    final = render(private_board(table, {}, k=2), width=160)
+    assert "120.0" in final and "150.0" in final and "best 1 public" in final
+    assert "not on this board:" in final and "failed" not in final
