@@ -22,6 +22,7 @@ from typing import Literal
 
 import pandas as pd
 
+from harness.board.leaderboard import separation
 from harness.board.protocol import REASON, split_by_protocol
 from harness.board.references import REFERENCE_RANK, interleave, split_references
 from harness.errors import HarnessError
@@ -170,22 +171,6 @@ def _unranked(table: pd.DataFrame, ranked: pd.DataFrame, why: str) -> pd.DataFra
     return rest
 
 
-def _separation(ok: pd.DataFrame) -> list[str]:
-    """``yes`` when a row's 95% interval lies wholly below the next row's, ``no`` when they
-    overlap, ``?`` without intervals (as :func:`harness.board.leaderboard.ranked` says it)."""
-    low = pd.to_numeric(ok.get("score_ci_low", pd.Series(index=ok.index)), errors="coerce")
-    high = pd.to_numeric(ok.get("score_ci_high", pd.Series(index=ok.index)), errors="coerce")
-    out = []
-    for i in range(len(ok)):
-        if i == len(ok) - 1:
-            out.append("")
-        elif pd.isna(high.iloc[i]) or pd.isna(low.iloc[i + 1]):
-            out.append("?")
-        else:
-            out.append("yes" if high.iloc[i] < low.iloc[i + 1] else "no")
-    return out
-
-
 def _assemble(
     ranked: pd.DataFrame, unranked: pd.DataFrame, columns: list[str], extra: Sequence[str] = ()
 ) -> pd.DataFrame:
@@ -228,9 +213,7 @@ def public_board(
     if not digest:
         teams = ranked["rank"].astype(str) != REFERENCE_RANK  # a reference is nobody's rival
         ranked["ahead_of_next"] = ""
-        ranked.loc[teams, "ahead_of_next"] = (
-            _separation(ranked[teams]) if metric == "score" else "?"
-        )
+        ranked.loc[teams, "ahead_of_next"] = separation(ranked[teams]) if metric == "score" else "?"
     present = pd.Index([*table.columns, "rank", "ahead_of_next"])
     columns = _columns(template, metric, present)
     return _assemble(ranked, _unranked(table, ranked, why), columns, extra)

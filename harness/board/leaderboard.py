@@ -164,7 +164,7 @@ def ranked(table: pd.DataFrame, *, all_runs: bool = False) -> pd.DataFrame:
         apart = _best_per_team(apart[~apart[KEY_TEAM].isin(comparable[KEY_TEAM])])
     comparable = comparable.sort_values(KEY_SCORE, kind="stable")
     comparable.insert(0, "rank", range(1, len(comparable) + 1))
-    comparable["ahead_of_next"] = _separation(comparable)
+    comparable["ahead_of_next"] = separation(comparable)
     comparable = interleave(comparable, references, KEY_SCORE)
     apart = apart.sort_values(KEY_SCORE, kind="stable")
     apart.insert(0, "rank", "-")
@@ -183,7 +183,7 @@ def ranked(table: pd.DataFrame, *, all_runs: bool = False) -> pd.DataFrame:
     return board[columns] if not board.empty else pd.DataFrame(columns=columns)
 
 
-def _separation(ok: pd.DataFrame) -> list[str]:
+def separation(ok: pd.DataFrame) -> list[str]:
     """For each ranked row: is its lead over the next row real? ``yes`` when its 95% bootstrap
     interval lies wholly below the next row's, ``no`` when they overlap, ``?`` without intervals."""
     out = []

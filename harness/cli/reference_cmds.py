@@ -9,6 +9,7 @@ import typer
 
 from harness.cli._common import BoardOpt, DataOpt, DeviceOpt, JsonOpt, RunsOpt, emit, err
 from harness.cli.competition_cmds import CompetitionOpt
+from harness.cli.score_cmds import BootstrapOpt, LabelsOpt, checked_data, checked_rules, make_scorer
 
 
 def real_floor(
@@ -19,12 +20,8 @@ def real_floor(
         typer.Option("--n", help="Train images per class (default: the competition's N)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Which train images are drawn.")] = 0,
-    bootstrap: Annotated[
-        int, typer.Option(help="Bootstrap replicates for the interval (0: none).")
-    ] = 100,
-    labels: Annotated[
-        bool, typer.Option(help="Measure label fidelity with the mask classifier.")
-    ] = True,
+    bootstrap: BootstrapOpt = 100,
+    labels: LabelsOpt = True,
     device: DeviceOpt = "auto",
     leaderboard: BoardOpt = Path("leaderboard/results.csv"),
     competition: CompetitionOpt = None,
@@ -33,29 +30,14 @@ def real_floor(
     """Score N real train images per class like a submission: the floor a perfect generator
     would reach at this N, shown on the board as a reference (rank 'ref'), not a team."""
     from harness.board.sidefile import append_or_set_aside
-    from harness.cli.competition_cmds import competition_score_settings
-    from harness.data.layout import list_split
-    from harness.data.split import load_split
     from harness.errors import HarnessError
-    from harness.paths import data_root, runs_root
     from harness.scoring.real_floor import score_real_floor
-    from harness.scoring.rounds import check_sample_count
-    from harness.scoring.score import Scorer, ScoreSettings
+    from harness.scoring.score import ScoreSettings
 
-    rules = competition_score_settings(competition, n)
-    check_sample_count(int(rules["n_per_class"]))  # type: ignore[call-overload]
-    root = data_root(data)
-    list_split(root, "test")
-    load_split(root)
+    rules = checked_rules(competition, n)
+    root = checked_data(data)
     settings = ScoreSettings(seed=seed, bootstrap=bootstrap, device=device, **rules)  # type: ignore[arg-type]
-    judge = None
-    if labels:
-        from harness.scoring.label_fidelity import LabelJudge
-
-        judge = LabelJudge(root, device=device, say=err)
-    scorer = Scorer(
-        data_root=root, runs_root=runs_root(runs), settings=settings, say=err, label_judge=judge
-    )
+    scorer = make_scorer(root, runs, settings, labels=labels, device=device)
     row = score_real_floor(scorer, seed=seed)
     where = append_or_set_aside(row, leaderboard, err)
     text = f"real-data floor: score {row['score']:.2f} ({row['source_note']})"

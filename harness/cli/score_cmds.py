@@ -33,6 +33,47 @@ from harness.cli.scale_opts import (
 )
 from harness.errors import HarnessError
 
+BootstrapOpt = Annotated[int, typer.Option(help="Bootstrap replicates for the interval (0: none).")]
+LabelsOpt = Annotated[bool, typer.Option(help="Measure label fidelity with the mask classifier.")]
+
+
+def checked_rules(competition: Path | None, n: int | None) -> dict[str, object]:
+    """The competition's scoring settings (``--n`` over its N), with N checked."""
+    from harness.cli.competition_cmds import competition_score_settings
+    from harness.scoring.rounds import check_sample_count
+
+    rules = competition_score_settings(competition, n)
+    check_sample_count(int(rules["n_per_class"]))  # type: ignore[call-overload]
+    return rules
+
+
+def checked_data(data: Path | None) -> Path:
+    """The data folder, checked before anything is scored: a wrong folder, or a public/private
+    split made for other test images, is one error rather than one failed row per team."""
+    from harness.data.layout import list_split
+    from harness.data.split import load_split
+    from harness.paths import data_root
+
+    root = data_root(data)
+    list_split(root, "test")
+    load_split(root)
+    return root
+
+
+def make_scorer(root: Path, runs: Path | None, settings: Any, *, labels: bool, device: str) -> Any:
+    """The :class:`~harness.scoring.score.Scorer` every scored row comes from."""
+    from harness.paths import runs_root
+    from harness.scoring.score import Scorer
+
+    judge = None
+    if labels:
+        from harness.scoring.label_fidelity import LabelJudge
+
+        judge = LabelJudge(root, device=device, say=err)
+    return Scorer(
+        data_root=root, runs_root=runs_root(runs), settings=settings, say=err, label_judge=judge
+    )
+
 
 def score(
     teams: Annotated[
@@ -50,12 +91,8 @@ def score(
         typer.Option("--n", help="Samples per class (default: the competition's, else 1000)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Sample seed, the same for every team.")] = 0,
-    bootstrap: Annotated[
-        int, typer.Option(help="Bootstrap replicates for the interval (0: none).")
-    ] = 100,
-    labels: Annotated[
-        bool, typer.Option(help="Measure label fidelity with the mask classifier.")
-    ] = True,
+    bootstrap: BootstrapOpt = 100,
+    labels: LabelsOpt = True,
     device: DeviceOpt = "auto",
     leaderboard: BoardOpt = Path("leaderboard/results.csv"),
     competition: CompetitionOpt = None,
@@ -82,11 +119,11 @@ def score(
     """Score team folders, or every team with --all, and append the rows to the leaderboard."""
     from harness.board import leaderboard as board
     from harness.cli import scale_cmds
-    from harness.cli.competition_cmds import admitted_teams, competition_score_settings
-    from harness.paths import data_root, runs_root
+    from harness.cli.competition_cmds import admitted_teams
+    from harness.paths import runs_root
     from harness.sandbox.isolation import use_isolation
-    from harness.scoring.rounds import check_sample_count, check_team_folders
-    from harness.scoring.score import Scorer, ScoreSettings, discover_teams
+    from harness.scoring.rounds import check_team_folders
+    from harness.scoring.score import ScoreSettings, discover_teams
 
     if bool(teams) == all_teams:
         raise HarnessError("give team folders, or --all to score every team in --submissions")
@@ -103,8 +140,7 @@ def score(
         many=all_teams,
     )
     use_isolation(isolation)
-    rules = competition_score_settings(competition, n)
-    check_sample_count(int(rules["n_per_class"]))  # type: ignore[call-overload]
+    rules = checked_rules(competition, n)
     if not all_teams:
         check_team_folders(teams or [])
     teams = discover_teams(submissions) if all_teams else teams
@@ -116,12 +152,7 @@ def score(
         memory_gib=memory_gib,
         **rules,  # type: ignore[arg-type]
     )
-    root = data_root(data)
-    from harness.data.layout import list_split
-    from harness.data.split import load_split
-
-    list_split(root, "test")  # a wrong data folder is one error, not one failed row per team
-    load_split(root)  # so is a public/private split made for other test images
+    root = checked_data(data)
     teams = admitted_teams(
         teams, competition, lambda: board.read(leaderboard), single=not all_teams
     )
@@ -138,14 +169,7 @@ def score(
             as_json=as_json,
         )
         return
-    judge = None
-    if labels:
-        from harness.scoring.label_fidelity import LabelJudge
-
-        judge = LabelJudge(root, device=device, say=err)
-    scorer = Scorer(
-        data_root=root, runs_root=runs_root(runs), settings=settings, say=err, label_judge=judge
-    )
+    scorer = make_scorer(root, runs, settings, labels=labels, device=device)
     from harness.board.sidefile import append_or_set_aside
 
     kept_aside: list[str] = []
