@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -182,16 +184,35 @@ def test_resume_refuses_changed_settings(tiny_team: Path, tiny_data: Path, tmp_p
         )
 
 
-def _harness(args: list[str]) -> subprocess.Popen[bytes]:
-    # SIGINT back to its default: a shell's background job (`./scripts/test.sh &`) ignores it,
-    # children inherit that, and Python then keeps ignoring it, so Ctrl-C tests would hang.
-    return subprocess.Popen(
-        [sys.executable, "-m", "harness", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+HarnessLauncher = Callable[[list[str]], "subprocess.Popen[bytes]"]
+
+
+@pytest.fixture
+def harness_cli() -> Iterator[HarnessLauncher]:
+    """Start ``python -m harness ARGS`` in its own session; at teardown, pass or fail, kill every
+    process group it started. These runs ask for 100,000 epochs: a test that fails before its
+    own kill would otherwise leave one training for hours (it happened once)."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def launch(args: list[str]) -> subprocess.Popen[bytes]:
+        # SIGINT back to its default: a shell's background job (`./scripts/test.sh &`) ignores
+        # it, children inherit that, and Python then keeps ignoring it, so Ctrl-C tests would
+        # hang.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "harness", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        started.append(proc)
+        return proc
+
+    yield launch
+    for proc in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
 
 
 def _wait_for_epoch(
@@ -211,11 +232,11 @@ def _wait_for_epoch(
 
 
 def test_killed_run_resumes_from_its_last_checkpoint(
-    tiny_team: Path, tiny_data: Path, tmp_path: Path
+    tiny_team: Path, tiny_data: Path, tmp_path: Path, harness_cli: HarnessLauncher
 ) -> None:
     runs_root = tmp_path / "runs"
     args = ["train", str(tiny_team), "--data", str(tiny_data), "--runs", str(runs_root)]
-    proc = _harness([*args, "--epochs", "100000"])
+    proc = harness_cli([*args, "--epochs", "100000"])
     _wait_for_epoch(runs_root, 2, proc)
     # A hard kill of the training child and the harness, with no chance to clean up.
     child = int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
@@ -244,10 +265,11 @@ def test_killing_the_harness_stops_its_training_child(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     isolation: str,
+    harness_cli: HarnessLauncher,
 ) -> None:
     monkeypatch.setenv("HARNESS_ISOLATION", isolation)
     runs_root = tmp_path / "runs"
-    proc = _harness(
+    proc = harness_cli(
         [
             "train",
             str(tiny_team),
@@ -285,10 +307,10 @@ def _running(pid: int) -> bool:
 
 
 def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(
-    tiny_team: Path, tiny_data: Path, tmp_path: Path
+    tiny_team: Path, tiny_data: Path, tmp_path: Path, harness_cli: HarnessLauncher
 ) -> None:
     runs_root = tmp_path / "runs"
-    proc = _harness(
+    proc = harness_cli(
         [
             "train",
             str(tiny_team),
