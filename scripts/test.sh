@@ -9,4 +9,4 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet -e '.[dev]'
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest -n auto --dist worksteal "$@"

@@ -8,8 +8,24 @@ from pathlib import Path
 
 import pytest
 
-from harness.data.demo import make_demo_dataset
-from harness.sandbox.isolation import probe_bwrap
+
+def _share_the_cores_between_xdist_workers() -> None:
+    """Under pytest-xdist (scripts/test.sh runs ``-n auto``) each worker, and every harness
+    child it starts, gets cores // workers threads: HARNESS_THREADS and OMP_NUM_THREADS pass
+    into the sandbox. Without this, two workers each run torch on every core and spend the
+    time preempting each other. Set before torch is imported, so that the worker's own OpenMP
+    pool takes it too."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1 and "HARNESS_THREADS" not in os.environ:
+        threads = str(max(1, len(os.sched_getaffinity(0)) // workers))
+        os.environ["HARNESS_THREADS"] = threads
+        os.environ.setdefault("OMP_NUM_THREADS", threads)
+
+
+_share_the_cores_between_xdist_workers()
+
+from harness.data.demo import make_demo_dataset  # noqa: E402  (after the thread settings)
+from harness.sandbox.isolation import probe_bwrap  # noqa: E402
 
 # Strict isolation needs a working bubblewrap. Without one these tests skip, except where
 # HARNESS_TEST_REQUIRE_BWRAP=1 (CI's .ci/run installs bubblewrap and sets it): there they run
