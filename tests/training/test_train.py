@@ -215,6 +215,11 @@ def harness_cli() -> Iterator[HarnessLauncher]:
         proc.communicate()
 
 
+def _endless_training(team: Path, data: Path, runs_root: Path) -> list[str]:
+    """``harness train`` arguments for a run that only a kill or Ctrl-C ends."""
+    return ["train", str(team), "--data", str(data), "--runs", str(runs_root), "--epochs", "100000"]
+
+
 def _wait_for_epoch(
     runs_root: Path, at_least: int, proc: subprocess.Popen[bytes], limit: float = 300
 ) -> None:
@@ -235,8 +240,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(
     tiny_team: Path, tiny_data: Path, tmp_path: Path, harness_cli: HarnessLauncher
 ) -> None:
     runs_root = tmp_path / "runs"
-    args = ["train", str(tiny_team), "--data", str(tiny_data), "--runs", str(runs_root)]
-    proc = harness_cli([*args, "--epochs", "100000"])
+    proc = harness_cli(_endless_training(tiny_team, tiny_data, runs_root))
     _wait_for_epoch(runs_root, 2, proc)
     # A hard kill of the training child and the harness, with no chance to clean up.
     child = int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
@@ -269,18 +273,7 @@ def test_killing_the_harness_stops_its_training_child(
 ) -> None:
     monkeypatch.setenv("HARNESS_ISOLATION", isolation)
     runs_root = tmp_path / "runs"
-    proc = harness_cli(
-        [
-            "train",
-            str(tiny_team),
-            "--data",
-            str(tiny_data),
-            "--runs",
-            str(runs_root),
-            "--epochs",
-            "100000",
-        ]
-    )
+    proc = harness_cli(_endless_training(tiny_team, tiny_data, runs_root))
     _wait_for_epoch(runs_root, 1, proc)
     child = int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
     job = [child, *job_descendants(child)]
@@ -310,18 +303,7 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(
     tiny_team: Path, tiny_data: Path, tmp_path: Path, harness_cli: HarnessLauncher
 ) -> None:
     runs_root = tmp_path / "runs"
-    proc = harness_cli(
-        [
-            "train",
-            str(tiny_team),
-            "--data",
-            str(tiny_data),
-            "--runs",
-            str(runs_root),
-            "--epochs",
-            "100000",
-        ]
-    )
+    proc = harness_cli(_endless_training(tiny_team, tiny_data, runs_root))
     _wait_for_epoch(runs_root, 1, proc)
     os.kill(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=120)
