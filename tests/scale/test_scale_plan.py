@@ -128,9 +128,32 @@ def test_local_slots_deal_devices_in_turn_and_share_the_cores() -> None:
     assert {o["env_threads"] for o in outcomes} == {executors.local_threads(scale)}
 
 
-def test_slurm_options_reach_the_sbatch_script(tmp_path: Path) -> None:
+def _fake_slurm_login_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """PATH gets an ``sbatch`` that keeps the script it is given and answers as Slurm does, and
+    an ``srun`` that does nothing (submitit 1.5.4 refuses to build a Slurm executor without
+    one). Returns where the submitted script lands."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "submitted.sbatch"
+    (bin_dir / "sbatch").write_text(
+        f'#!/bin/sh\nfor a; do last="$a"; done\ncp "$last" "{record}"\n'
+        'echo "Submitted batch job 4242"\n'
+    )
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 0\n")
+    for tool in ("sbatch", "srun"):
+        (bin_dir / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return record
+
+
+def test_slurm_options_reach_the_sbatch_script(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Submitted through submitit's public path to a stand-in sbatch: what a cluster receives,
+    # without reading submitit's private helpers (they change between releases).
     from harness.scale.slurm import make_executor
 
+    record = _fake_slurm_login_node(tmp_path, monkeypatch)
     gpu = plan.ScaleSettings(
         jobs=3,
         executor="slurm",
@@ -138,8 +161,11 @@ def test_slurm_options_reach_the_sbatch_script(tmp_path: Path) -> None:
             partition="gpu", gpus_per_job=1, cpus_per_job=8, time_limit_min=90, extra={"qos": "hi"}
         ),
     )
-    text = make_executor(gpu, tmp_path / "%j", "harness-train", 30)._executor
-    script = text._make_submission_file_text("CMD", "uid")  # submitit's own sbatch text
+    jobs = make_executor(gpu, tmp_path / "gpu" / "%j", "harness-train", 30).map_array(
+        abs, range(30)
+    )
+    assert [job.job_id for job in jobs[:2]] == ["4242_0", "4242_1"]
+    script = record.read_text()
     for line in (
         "--partition=gpu",
         "--gpus-per-node=1",
@@ -147,11 +173,11 @@ def test_slurm_options_reach_the_sbatch_script(tmp_path: Path) -> None:
         "--time=90",
         "--qos=hi",
         "--job-name=harness-train",
+        "--array=0-29%3",  # at most --jobs array tasks at once
     ):
         assert f"#SBATCH {line}\n" in script
-    assert text.parameters["array_parallelism"] == 3, "at most --jobs array tasks at once"
     cpu = plan.ScaleSettings(executor="slurm")
-    script = make_executor(cpu, tmp_path / "%j", "x", 2)._executor._make_submission_file_text(
-        "CMD", "uid"
-    )
+    make_executor(cpu, tmp_path / "cpu" / "%j", "x", 2).map_array(abs, range(2))
+    script = record.read_text()
+    assert "--job-name=x" in script
     assert "gpus" not in script and "--partition" not in script
