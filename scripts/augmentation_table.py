@@ -1,4 +1,4 @@
-"""The README's augmentation-lesson table, from the rows ``harness score`` wrote.
+"""The augmentation-lesson table of docs/measurements/boards.md, from the rows ``harness score`` wrote.
 
 Each row of the lesson's results file (``leaderboard/augmentation.csv``) is one run of the same
 team at the same budget; which augmentation it trained with is read from that run's own

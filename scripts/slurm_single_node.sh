@@ -7,7 +7,7 @@
 #
 # It installs packages (apt-get), writes /etc/slurm/slurm.conf and starts munged, slurmctld
 # and slurmd: use it on a throwaway machine or container, not on a real cluster. What it
-# printed on the machine the harness is built on is in README.md ("Scaling out").
+# printed on the machine the harness is built on is in docs/guide/scaling.md ("What was measured where").
 set -euo pipefail
 
 WORK=${1:-${TMPDIR:-/tmp}/harness-slurm}

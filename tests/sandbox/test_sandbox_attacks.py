@@ -10,7 +10,8 @@ far past the memory limit, print 100 MB, exit before reporting, forge a result, 
 out of their run folder.
 
 Under strict isolation every attack must fail in every job. Under soft isolation the suite
-pins down which attacks still succeed, so that the README's account of soft mode stays true.
+pins down which attacks still succeed, so that the account of soft mode in
+``docs/guide/isolation.md`` (its attack table) stays true.
 """
 
 from __future__ import annotations
