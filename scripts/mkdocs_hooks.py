@@ -11,7 +11,8 @@ Two jobs, both so that the site cannot drift from the repository:
   (``../../harness/sandbox/limits.py``), which works on GitHub. MkDocs knows only ``docs/``, so
   here a link whose target is published above becomes a link to that page; a link to any
   other file that exists becomes a link to it on ``repo_url`` (when ``mkdocs.yml`` sets one) or
-  plain code text; and a link to a file that does not exist is a warning, which
+  plain code text; and a link to a file that does not exist, or to a heading that a Markdown
+  file outside ``docs/`` (say ``README.md``) no longer has, is a warning, which
   ``mkdocs build --strict`` turns into a failed build.
 """
 
@@ -86,6 +87,12 @@ def on_files(files: Files, config: Any) -> Files:
     return files
 
 
+def github_anchors(markdown: str) -> set[str]:
+    """The anchors GitHub gives a Markdown file's headings (lower case, punctuation dropped)."""
+    headings = re.findall(r"^#{1,6} +(.+?) *$", markdown, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
 def _rewrite(target: str, page_uri: str, root: Path, docs_rel: str, config: Any) -> str:
     """Where one link of page ``page_uri`` should point in the site (see the module doc).
 
@@ -107,6 +114,12 @@ def _rewrite(target: str, page_uri: str, root: Path, docs_rel: str, config: Any)
     if repo_path.startswith("../") or not (root / repo_path).exists():
         log.warning("%s links to %s, which is not in the repository", page_uri, target)
         return target
+    if anchor and repo_path.endswith(".md"):
+        text = (root / repo_path).read_text(encoding="utf-8")
+        if anchor not in github_anchors(text):
+            log.warning(
+                "%s links to %s, but %s has no heading #%s", page_uri, target, repo_path, anchor
+            )
     repo_url = config.get("repo_url")
     if repo_url:
         return f"{repo_url.rstrip('/')}/blob/main/{repo_path}{suffix}"

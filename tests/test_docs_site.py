@@ -123,17 +123,21 @@ def test_links_out_of_docs_are_checked_and_rewritten(caplog: pytest.LogCaptureFi
         hooks.on_page_markdown("[old](../../harness/gone.py)", page=page, config=config, files=None)
     assert any("harness/gone.py" in r.getMessage() for r in caplog.records)
 
-
-def _github_anchors(markdown: str) -> set[str]:
-    """The anchors GitHub gives a Markdown file's headings (lower case, punctuation dropped)."""
-    anchors = set()
-    for heading in re.findall(r"^#{1,6} +(.+?) *$", markdown, flags=re.MULTILINE):
-        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
-        anchors.add(slug)
-    return anchors
+    # A heading the README no longer has (its sections moved into docs/) is caught too.
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mkdocs.hooks.harness"):
+        hooks.on_page_markdown(
+            "[set up](../../README.md#set-up) [gone](../../README.md#scaling-out)",
+            page=page,
+            config=config,
+            files=None,
+        )
+    assert [r.getMessage() for r in caplog.records if "#set-up" in r.getMessage()] == []
+    assert any("#scaling-out" in r.getMessage() for r in caplog.records)
 
 
 def test_every_relative_link_in_the_readme_exists() -> None:
+    github_anchors = _hooks().github_anchors
     readme = (ROOT / "README.md").read_text()
     targets = re.findall(r"\]\(([^)\s]+)\)", readme) + re.findall(r'src="([^"]+)"', readme)
     relative = [t for t in targets if not re.match(r"^[a-z]+:", t)]
@@ -143,4 +147,4 @@ def test_every_relative_link_in_the_readme_exists() -> None:
         assert not path or (ROOT / path).exists(), f"README.md links to {target}: no such file"
         if anchor:
             text = (ROOT / path).read_text() if path else readme
-            assert anchor in _github_anchors(text), f"README.md links to {target}: no such anchor"
+            assert anchor in github_anchors(text), f"README.md links to {target}: no such anchor"
