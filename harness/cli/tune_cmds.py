@@ -17,6 +17,7 @@ from harness.cli._common import (
     TuneDirOpt,
     emit,
     err,
+    others_code,
     parse_sets,
 )
 from harness.cli.scale_opts import (
@@ -141,7 +142,7 @@ def tune(
             say=err,
         )
     else:
-        use_isolation(isolation)
+        use_isolation(isolation, others_code=others_code("tune"))
         result = tune_team(
             team, data_root=data_root(data), tune_root=tune_dir, settings=settings, say=err
         )
