@@ -36,9 +36,20 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
+def csv_text(value: Any) -> Any:
+    """A cell as a CSV export writes it: :func:`spreadsheet_safe`, and a carriage return
+    inside text turned into a newline. Python's CSV writer quotes a field that holds its line
+    terminator (``\n``) but not a lone ``\r``, which a reader then takes for the end of the
+    line: a team's error message could otherwise split its row in two."""
+    value = spreadsheet_safe(value)
+    if isinstance(value, str) and "\r" in value:
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
+
+
 def safe_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A row with every text cell made :func:`spreadsheet_safe`, for a CSV export."""
-    return {key: spreadsheet_safe(value) for key, value in row.items()}
+    """A row with every text cell made :func:`csv_text`, for a CSV export."""
+    return {key: csv_text(value) for key, value in row.items()}
 
 
 def unprotected(row: Mapping[str, Any]) -> bool:
