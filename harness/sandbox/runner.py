@@ -239,7 +239,10 @@ def _interpret(
         code = code if code is not None else 0
         how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
         hint = " (out of memory?)" if code == -signal.SIGKILL else ""
-        raise TeamCodeError(f"{label}: {job} child process {how}{hint} before reporting a result")
+        after = "; team code ended the process itself (os._exit?)" if code >= 0 else ""
+        raise TeamCodeError(
+            f"{label}: {job} child process {how}{hint} before reporting a result{after}"
+        )
     status = result.get("status")
     if status == "ok":
         return check_payload(job, result.get("payload", {}), label)
