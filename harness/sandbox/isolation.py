@@ -185,6 +185,17 @@ def use_isolation(flag: str | None, *, others_code: str | None = None) -> Isolat
     return mode
 
 
+def isolation_for_workers(flag: str | None, *, others_code: str | None = None) -> None:
+    """Fix the isolation that jobs on other machines (cluster nodes) run under, without
+    probing this machine: the flag when given, else strict for code that is not the user's
+    own, so that a node without a working bwrap fails closed rather than falling back."""
+    asked = requested_isolation(flag)
+    if asked is not None:
+        os.environ[ISOLATION_ENV] = asked.value
+    elif others_code is not None:
+        os.environ[ISOLATION_ENV] = Isolation.STRICT.value
+
+
 _warned: set[str] = set()
 
 

@@ -11,6 +11,7 @@ whole when the job ends.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -228,3 +229,19 @@ def test_soft_still_kills_the_jobs_process_group_when_it_ends(
         with pytest.raises(Exception, match="exited with code 0 before reporting a result"):
             strike(arena, "orphan_in_group", "validate", marker, None, monkeypatch)  # type: ignore[arg-type]
         assert not wait_for_no_survivors(marker, timeout_s=5.0), "a process of the job survived"
+
+
+def test_cluster_jobs_of_others_code_are_told_to_run_strict(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cluster nodes resolve the isolation themselves: for code that is not the user's own
+    they are told strict, so a node without bwrap fails closed instead of falling back."""
+    from harness.sandbox.isolation import isolation_for_workers
+
+    monkeypatch.setenv("HARNESS_BWRAP", "")  # this machine's bwrap does not matter
+    isolation_for_workers(None)
+    assert os.environ[ISOLATION_ENV] == "auto"
+    isolation_for_workers(None, others_code="`harness tune` runs a team's code here")
+    assert os.environ[ISOLATION_ENV] == "strict"
+    isolation_for_workers("soft", others_code="`harness tune` runs a team's code here")
+    assert os.environ[ISOLATION_ENV] == "soft"
