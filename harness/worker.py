@@ -166,11 +166,22 @@ def _stop_requested(signum: int, frame: Any) -> None:
 
 
 def _log_traceback(log_path: str | None, exc: BaseException) -> None:
-    if not log_path:
+    """Append the traceback to the job's log, after the result is written, never raising.
+
+    The log is a convenience: a log folder the sandbox does not let us write (a relative path
+    resolves against the read-only team folder there), or a link team code planted at its
+    path, must not cost the one-line reason that the result file carries. The parent makes
+    the path absolute inside the folder the job may write; this side follows no link.
+    """
+    if not log_path or not os.path.isabs(log_path):
         return
-    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "a") as handle:
-        handle.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    with contextlib.suppress(OSError, ValueError):
+        os.makedirs(os.path.dirname(log_path), exist_ok=True)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+        fd = os.open(log_path, flags, 0o644)
+        with os.fdopen(fd, "a") as handle:
+            handle.write(text)
 
 
 def main(argv: list[str]) -> int:
@@ -203,20 +214,23 @@ def _run(argv: list[str]) -> int:
         _write_result(result_path, {"status": "interrupted"})
         return 130
     except HarnessError as exc:
-        _log_traceback(request.get("log_path"), exc)
         _write_result(
             result_path, {"status": "error", "error": str(exc), "kind": type(exc).__name__}
         )
+        _log_traceback(request.get("log_path"), exc)
         return 1
     except BaseException as exc:  # team code may raise anything: SystemExit, KeyboardInterrupt
         from harness.spec import describe_exception
 
-        _log_traceback(request.get("log_path"), exc)
         team_dir = request.get("team_dir", ".")
-        error = describe_exception(exc, Path(team_dir))
+        try:
+            error = describe_exception(exc, Path(team_dir))
+        except Exception:  # an exception whose str() raises is still the team's fault
+            error = f"team code raised {type(exc).__name__}"
         if isinstance(exc, MemoryError):
             error = "ran out of memory (MemoryError)"
         _write_result(result_path, {"status": "error", "error": error, "team_code": True})
+        _log_traceback(request.get("log_path"), exc)
         return 1
     _write_result(result_path, {"status": "ok", "payload": payload})
     return 0

@@ -55,6 +55,8 @@ WHOLE_TEST_COLUMNS: tuple[str, ...] = (
     "run_id",
     "submitted_at",
     "status",
+    "isolation",
+    "train_isolation",
 )
 PUBLIC_COLUMNS: tuple[str, ...] = (
     "rank",
@@ -79,6 +81,8 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
     "n_fake_with_mask",
     "submitted_at",
     "status",
+    "isolation",
+    "train_isolation",
 )
 PRIVATE_COLUMNS: tuple[str, ...] = (
     "rank",
@@ -102,6 +106,8 @@ PRIVATE_COLUMNS: tuple[str, ...] = (
     "source",
     "submitted_at",
     "status",
+    "isolation",
+    "train_isolation",
 )
 
 

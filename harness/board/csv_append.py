@@ -36,9 +36,12 @@ def _line_ending(text: str) -> str:
 
 
 def _format_rows(rows: Sequence[dict[str, Any]], columns: list[str], ending: str) -> str:
-    """The rows as CSV lines in ``columns`` order, formatted by pandas one row at a time."""
+    """The rows as CSV lines in ``columns`` order, formatted by pandas one row at a time,
+    every text cell made safe for a spreadsheet (:func:`harness.board.cells.safe_row`)."""
+    from harness.board.cells import safe_row
+
     return "".join(
-        pd.DataFrame([row], columns=columns).to_csv(
+        pd.DataFrame([safe_row(row)], columns=columns).to_csv(
             header=False, index=False, lineterminator=ending
         )
         for row in rows

@@ -89,6 +89,8 @@ BOARD_COLUMNS: tuple[str, ...] = (
     "n_fake_with_mask",
     "run_id",
     "status",
+    "isolation",
+    "train_isolation",
 )
 
 
@@ -218,12 +220,28 @@ def _decimals(column: str) -> int:
     return 1
 
 
+def _markdown_text(value: Any) -> str:
+    """A text cell of the Markdown board: safe for a spreadsheet that imports it, one line,
+    and no ``|`` that would end the cell early."""
+    from harness.board.cells import spreadsheet_safe
+
+    text = spreadsheet_safe("" if pd.isna(value) else str(value))
+    return " ".join(text.split()).replace("|", "\\|") if text.strip() else ""
+
+
 def to_markdown(board: pd.DataFrame) -> str:
-    """The board as a Markdown table (for the README): fixed decimals, blanks for missing."""
+    """The board as a Markdown table (for the README): fixed decimals, blanks for missing,
+    every text cell safe for a spreadsheet, a row made under soft isolation marked after its
+    team's name (:mod:`harness.board.cells`; the isolation columns themselves are not shown)."""
+    from harness.board.cells import ISOLATION_COLUMNS, team_label
+
     shown = board.copy()
+    if "team" in shown.columns:
+        shown["team"] = [team_label(row) for _, row in shown.iterrows()]
+    shown = shown.drop(columns=[c for c in ISOLATION_COLUMNS if c in shown.columns])
     for column in shown.columns:
         if column in _TEXT_COLUMNS:
-            shown[column] = ["" if pd.isna(v) else str(v) for v in shown[column]]
+            shown[column] = [_markdown_text(v) for v in shown[column]]
             continue
         digits = _decimals(column)
         values = pd.to_numeric(shown[column], errors="coerce")

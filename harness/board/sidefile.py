@@ -36,7 +36,9 @@ def side_path(board: Path, team: str, folder: Path | None = None) -> Path:
 def set_aside(row: dict[str, Any], board: Path) -> Path | None:
     """Write ``row`` to a side file beside ``board`` (else in the temp folder); its path, or
     None when no folder would take it."""
-    table = pd.DataFrame([row])
+    from harness.board.cells import safe_row
+
+    table = pd.DataFrame([safe_row(row)])
     table = table[[c for c in COLUMNS if c in table] + [c for c in table if c not in COLUMNS]]
     buffer = io.StringIO()
     table.to_csv(buffer, index=False)

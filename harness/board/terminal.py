@@ -20,6 +20,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from harness.board.cells import SOFT_NOTE, team_label, unprotected
 from harness.board.protocol import REASON
 
 # (header, how a ranked row shows it); the columns are those of leaderboard.BOARD_COLUMNS.
@@ -72,7 +73,7 @@ def _flag(column: str) -> Cell:
 
 _RANK_TEAM: tuple[tuple[str, Cell], ...] = (
     ("rank", lambda r: _text(r.get("rank"))),
-    ("team", lambda r: _text(r.get("team"))),
+    ("team", team_label),  # marked "(soft)" when made under soft isolation
 )
 _LABELS = _per_class("labels", "label_fidelity", 3)
 RANKED_CELLS: tuple[tuple[str, Cell], ...] = (
@@ -202,7 +203,7 @@ def render(board: pd.DataFrame, width: int | None = None) -> str:
         lines += ["", "not ranked, not comparable with the rows above:"]
         for _, row in board[has_reason].iterrows():
             text = (
-                f"{row['team']} (run {_text(row.get('run_id'))}): {score_column} "
+                f"{team_label(row)} (run {_text(row.get('run_id'))}): {score_column} "
                 f"{_number(row.get(score_column), 1)}, {row[REASON]}"
             )
             lines += textwrap.wrap(
@@ -211,14 +212,16 @@ def render(board: pd.DataFrame, width: int | None = None) -> str:
     if elsewhere.any():
         lines += ["", "not on this board:"]
         for _, row in board[elsewhere].iterrows():
-            head = f"  {row['team']}: "
+            head = f"  {team_label(row)}: "
             lines.append(head + _one_line(_text(row.get("error")), width - len(head)))
     if failed.any():
         lines += ["", "failed (teams with no ok row; their latest error):"]
         for _, row in board[failed].iterrows():
             team, run, error = str(row["team"]), _text(row.get("run_id")), _text(row.get("error"))
             error = error.removeprefix(f"{team}: ")  # errors often start with the team's name
-            head = f"  {team}{f' (run {run})' if run else ''}: "
+            head = f"  {team_label(row)}{f' (run {run})' if run else ''}: "
             lines.append(head + _one_line(error, width - len(head)))
+    if any(unprotected(row) for _, row in board.iterrows()):
+        lines += ["", *textwrap.wrap(SOFT_NOTE, width)]
     table_text = "\n".join(line.rstrip() for line in out.getvalue().splitlines()).strip("\n")
     return "\n".join([table_text, "", *lines]) if table_text else "\n".join(lines).strip("\n")

@@ -55,7 +55,9 @@ IsolationOpt = Annotated[
         "--isolation",
         help=(
             "strict (team code in a bubblewrap sandbox) or soft (a child with an audit hook). "
-            "Default: $HARNESS_ISOLATION, else strict when bwrap works, else soft with a warning."
+            "Default: $HARNESS_ISOLATION, else strict; without a working bwrap an error when "
+            "the code is not yours (score, --all, a competition.toml here), else soft with a "
+            "warning."
         ),
         show_default=False,
     ),
@@ -68,6 +70,21 @@ MemoryOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+def others_code(command: str, *, all_teams: bool = False) -> str | None:
+    """Why ``harness command`` runs code that is not the user's own, or None when it runs a
+    team's own code on its own machine (see :func:`harness.sandbox.isolation.use_isolation`:
+    then soft is a fallback, else only a choice made by name)."""
+    from harness.competition import DEFAULT_PATH
+
+    if command == "score":
+        return "`harness score` runs teams' code"
+    if all_teams:
+        return f"`harness {command} --all` runs every team's code"
+    if DEFAULT_PATH.is_file():
+        return f"`harness {command}` runs a team's code here ({DEFAULT_PATH} is here)"
+    return None
 
 
 def err(message: str) -> None:

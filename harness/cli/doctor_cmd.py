@@ -48,7 +48,8 @@ def check_isolation() -> Check:
     return Check(
         "isolation",
         MISSING,
-        f"soft only: {probe.problem}; team code could read the held-out test set",
+        f"soft only: {probe.problem}; team code could read the held-out test set, so "
+        "`score` and other teams' code (--all, a competition.toml) refuse to run",
         f"{probe.advice()}; then `harness doctor` again",
     )
 

@@ -29,9 +29,11 @@ def quickstart(
 ) -> None:
     """Run the whole loop once: data, a short training, scoring, the ranked board."""
     from harness.quickstart import run_quickstart
-    from harness.sandbox.isolation import use_isolation
+    from harness.sandbox.isolation import Isolation, use_isolation
 
-    use_isolation(isolation)
+    # The quickstart trains and scores the harness's own example team, on the user's own
+    # machine: soft stays a fallback here (with its warning), and the mode is said at the end.
+    mode = use_isolation(isolation)
     outcome = run_quickstart(
         data_flag=data,
         team_dir=team,
@@ -57,5 +59,11 @@ def quickstart(
         typer.echo(
             f"scored with {n} samples per class; the competition uses 1,000 (FID falls as N grows)"
         )
+    typer.echo(
+        "isolation: strict (team code ran in a bubblewrap sandbox)"
+        if mode is Isolation.STRICT
+        else "isolation: soft (team code ran as a plain child process, not sandboxed; "
+        "`harness doctor` says how to get strict isolation)"
+    )
     if outcome["demo"]:
         typer.echo("DEMO data: these numbers say nothing about the real competition")

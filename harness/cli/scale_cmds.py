@@ -83,7 +83,7 @@ def train_all_cmd(
     from harness.scale.teams import train_all
     from harness.scoring.score import discover_teams
 
-    teams = discover_teams(submissions)
+    teams = discover_teams(submissions, say=err)
     if not teams:
         raise HarnessError(f"no team folders with a model.py in {submissions}")
     outcomes = train_all(

@@ -18,6 +18,7 @@ from harness.cli._common import (
     SubmissionsOpt,
     emit,
     err,
+    others_code,
 )
 from harness.cli.competition_cmds import CompetitionOpt
 from harness.cli.scale_opts import (
@@ -139,11 +140,11 @@ def score(
         slurm_folder=slurm_folder,
         many=all_teams,
     )
-    use_isolation(isolation)
+    use_isolation(isolation, others_code=others_code("score"))
     rules = checked_rules(competition, n)
     if not all_teams:
         check_team_folders(teams or [])
-    teams = discover_teams(submissions) if all_teams else teams
+    teams = discover_teams(submissions, say=err) if all_teams else teams
     settings = ScoreSettings(
         seed=seed,
         bootstrap=bootstrap,

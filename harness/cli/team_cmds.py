@@ -20,6 +20,7 @@ from harness.cli._common import (
     TuneDirOpt,
     emit,
     err,
+    others_code,
     parse_sets,
 )
 from harness.cli.scale_cmds import scale_settings
@@ -42,7 +43,7 @@ def validate(team: TeamArg, isolation: IsolationOpt = None, as_json: JsonOpt = F
     from harness.sandbox.isolation import use_isolation
     from harness.training.train import validate_team
 
-    use_isolation(isolation)
+    use_isolation(isolation, others_code=others_code("validate"))
     summary = validate_team(team)
     text = (
         f"{team}: ok: {summary['name']}, latent {summary['latent_dim']}, "
@@ -131,7 +132,7 @@ def train(
         slurm_folder=slurm_folder,
         many=all_teams,
     )
-    use_isolation(isolation)
+    use_isolation(isolation, others_code=others_code("train", all_teams=all_teams))
 
     overrides: dict[str, Any] = {}
     source = None
@@ -233,7 +234,7 @@ def sample(
     from harness.sandbox.limits import job_limits
     from harness.scoring.sample import sample_team
 
-    use_isolation(isolation)
+    use_isolation(isolation, others_code=others_code("sample"))
     if walk:
         from harness.scoring.walk import walk_team
 

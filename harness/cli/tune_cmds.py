@@ -17,6 +17,7 @@ from harness.cli._common import (
     TuneDirOpt,
     emit,
     err,
+    others_code,
     parse_sets,
 )
 from harness.cli.scale_opts import (
@@ -130,8 +131,10 @@ def tune(
     if report_only:
         result = report(team, tune_root=tune_dir, study=study, storage=storage, plots=True)
     elif scale.cluster is not None:
+        from harness.sandbox.isolation import isolation_for_workers
         from harness.scale.teams import tune_on_cluster
 
+        isolation_for_workers(isolation, others_code=others_code("tune"))
         result = tune_on_cluster(
             team,
             data_root=data_root(data),
@@ -141,7 +144,7 @@ def tune(
             say=err,
         )
     else:
-        use_isolation(isolation)
+        use_isolation(isolation, others_code=others_code("tune"))
         result = tune_team(
             team, data_root=data_root(data), tune_root=tune_dir, settings=settings, say=err
         )

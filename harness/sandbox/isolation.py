@@ -3,12 +3,21 @@
 ``strict`` runs every job in its own mount, PID, network, IPC and UTS namespaces with only what
 it needs bound in (see :mod:`harness.sandbox.bwrap`): the held-out split is not hidden from team
 code, it is absent. ``soft`` is a child process with an audit hook, which stops honest mistakes
-but not a team that means to read the test images (it can run ``cat``, call libc through
-ctypes, or read ``/proc``).
+but not a team that means harm: it can read the held-out images (``cat``, libc through ctypes,
+``/proc``), write wherever the user can, signal or kill the harness, and leave ``setsid``
+processes running after its job.
 
-The choice: ``--isolation`` on the command line, else ``$HARNESS_ISOLATION``, else ``strict``
-when bwrap works on this machine and ``soft`` with a warning when it does not. ``strict`` never
-falls back: without a working bwrap it refuses to run team code, saying how to install it.
+The choice: ``--isolation`` on the command line, else ``$HARNESS_ISOLATION``, else automatic.
+Automatic depends on whose code runs (:func:`use_isolation`):
+
+- code that is not the user's own (``score``; ``train``, ``sample``, ``validate``, ``tune`` under
+  a ``competition.toml`` or with ``--all``): ``strict``, and without a working bwrap one
+  :class:`IsolationError` line with the fix. It fails closed: soft only when asked for by name.
+- a team's own code on its own machine (plain ``harness train submissions/x``): ``strict`` when
+  bwrap works, else ``soft`` with one warning line.
+
+``strict`` never falls back: without a working bwrap it refuses to run team code, saying how to
+install it. ``soft``, whenever it is used, says in one line at start what it does not stop.
 """
 
 from __future__ import annotations
@@ -53,10 +62,14 @@ USERNS_HINT = (
     "Ubuntu 24.04 also `sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`) or run the "
     "harness as root"
 )
-SOFT_WARNING = (
-    "warning: soft isolation: team code runs in a plain child process and could read the "
-    "held-out test set; {why}"
+SOFT_GAPS = (
+    "team code runs as a plain child process: it can read the held-out test set and whatever "
+    "you can read, write wherever you can write, signal or kill the harness, and leave setsid "
+    "processes running after its job (which is why scoring other teams' code needs strict "
+    "isolation)"
 )
+SOFT_WARNING = "warning: soft isolation ({why}): " + SOFT_GAPS
+SOFT_BY_NAME = "ask for soft isolation by name: --isolation soft or HARNESS_ISOLATION=soft"
 
 
 class IsolationError(HarnessError):
@@ -138,16 +151,49 @@ def requested_isolation(flag: str | None = None) -> Isolation | None:
         raise HarnessError(f"unknown isolation {value!r}; use strict or soft") from None
 
 
-def use_isolation(flag: str | None) -> Isolation:
+def use_isolation(flag: str | None, *, others_code: str | None = None) -> Isolation:
     """Fix the isolation of this process (and the workers it starts) from the command line.
 
-    Checked now, before any work: ``--isolation strict`` on a machine without a working bwrap
-    is one error line at start, not a failure after the data has been decoded.
+    Checked now, before any work: strict on a machine without a working bwrap is one error
+    line at start, not a failure after the data has been decoded, and soft says at start what
+    it leaves open.
+
+    Args:
+        flag: ``--isolation`` (None: ``$HARNESS_ISOLATION``, else automatic).
+        others_code: why this command runs code that is not the user's own (``"scoring
+            runs teams' code"``), or None for a team's own code. Set, the automatic choice is
+            strict with no fallback, fixed in ``$HARNESS_ISOLATION`` so that the workers and
+            cluster jobs this process starts fail closed too.
+
+    Raises:
+        IsolationError: strict is required (asked for, or ``others_code``) and bwrap cannot
+            provide it; the message says how to install it or how to ask for soft by name.
     """
+    if others_code is not None and requested_isolation(flag) is None:
+        probe = probe_bwrap()
+        if not probe.works:
+            raise IsolationError(
+                f"{others_code}, which needs strict isolation: {probe.problem}; "
+                f"{probe.advice()}, or {SOFT_BY_NAME} (unprotected: team code can read the "
+                "held-out test set)"
+            )
+        os.environ[ISOLATION_ENV] = Isolation.STRICT.value
+        return Isolation.STRICT
     mode = resolve_isolation(flag)
     if flag is not None:
         os.environ[ISOLATION_ENV] = mode.value
     return mode
+
+
+def isolation_for_workers(flag: str | None, *, others_code: str | None = None) -> None:
+    """Fix the isolation that jobs on other machines (cluster nodes) run under, without
+    probing this machine: the flag when given, else strict for code that is not the user's
+    own, so that a node without a working bwrap fails closed rather than falling back."""
+    asked = requested_isolation(flag)
+    if asked is not None:
+        os.environ[ISOLATION_ENV] = asked.value
+    elif others_code is not None:
+        os.environ[ISOLATION_ENV] = Isolation.STRICT.value
 
 
 _warned: set[str] = set()
@@ -161,7 +207,7 @@ def resolve_isolation(flag: str | None = None) -> Isolation:
     """
     asked = requested_isolation(flag)
     if asked is Isolation.SOFT:
-        _warn_once("--isolation soft was asked for")
+        _warn_once("asked for by name")
         return asked
     probe = probe_bwrap()
     if probe.works:
@@ -169,7 +215,7 @@ def resolve_isolation(flag: str | None = None) -> Isolation:
     if asked is Isolation.STRICT:
         raise IsolationError(
             f"strict isolation needs bubblewrap: {probe.problem}; {probe.advice()}, "
-            "or pass --isolation soft to run without protecting the held-out set"
+            f"or {SOFT_BY_NAME} (unprotected: team code can read the held-out test set)"
         )
     _warn_once(f"{probe.problem}; for strict isolation {probe.advice()}")
     return Isolation.SOFT
@@ -197,8 +243,9 @@ def weakest(*modes: str | None) -> str:
 
 
 def _warn_once(why: str) -> None:
-    """One line on stderr, once per process, at the first job that runs unprotected."""
-    if why in _warned:
+    """One line on stderr, once per process, at start or at the first job that runs
+    unprotected: what soft isolation does not stop."""
+    if _warned:
         return
     _warned.add(why)
     print(SOFT_WARNING.format(why=why), file=sys.stderr)

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import signal
+import stat
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -40,6 +41,7 @@ from harness.sandbox.supervisor import start_job, supervise
 
 GRACE_SECONDS = 60.0
 MAX_RESULT_BYTES = 16 * 2**20
+MAX_REASON_CHARS = 500
 
 __all__ = ["JobAccess", "Limits", "forbidden_paths", "held_out_digests", "run_child"]
 
@@ -135,8 +137,8 @@ def run_child(
             forbidden_digests=held_out_digests(list(hidden)),
             isolation=isolation.value,
         )
-        if log_path is not None:
-            request["log_path"] = str(log_path)
+        if log_path is not None:  # the sandbox starts in the team folder: never relative
+            request["log_path"] = os.path.abspath(log_path)
         request_path = io / "request.json"
         request_path.write_text(json.dumps(request))
         granted = replace(
@@ -177,15 +179,33 @@ def run_child(
 
 def _read_result(path: Path) -> Any:
     """The job's result file, read only if it is a plain file of sane size: team code can
-    put a link, a FIFO or gigabytes at that path."""
-    if path.is_symlink() or not path.is_file():
-        return None
-    if path.stat().st_size > MAX_RESULT_BYTES:
+    put a link, a FIFO or gigabytes at that path. Opened without following a link and
+    checked on the open descriptor, so nothing can be swapped in between check and read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None  # absent, or a link
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if info.st_size > MAX_RESULT_BYTES:
+            return {"status": "error", "error": "the job's result file is far too large"}
+        data = handle.read(MAX_RESULT_BYTES + 1)
+    if len(data) > MAX_RESULT_BYTES:
         return {"status": "error", "error": "the job's result file is far too large"}
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
         return {"status": "error", "error": "the job's result file is unreadable"}
+
+
+def one_line(text: object, limit: int = MAX_REASON_CHARS) -> str:
+    """``text`` as one line of bounded length: a reason that came from inside a job (team
+    code chooses its exception's message) may hold newlines, control characters or pages."""
+    flat = " ".join(str(text).split())
+    flat = "".join(c if c.isprintable() else "?" for c in flat)
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def _refuse_hidden_grants(access: JobAccess, label: str) -> None:
@@ -219,7 +239,10 @@ def _interpret(
         code = code if code is not None else 0
         how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
         hint = " (out of memory?)" if code == -signal.SIGKILL else ""
-        raise TeamCodeError(f"{label}: {job} child process {how}{hint} before reporting a result")
+        after = "; team code ended the process itself (os._exit?)" if code >= 0 else ""
+        raise TeamCodeError(
+            f"{label}: {job} child process {how}{hint} before reporting a result{after}"
+        )
     status = result.get("status")
     if status == "ok":
         return check_payload(job, result.get("payload", {}), label)
@@ -230,7 +253,7 @@ def _interpret(
             f"{label}: the {job} child stopped on an interrupt the harness did not send "
             f"(team code raised KeyboardInterrupt or signalled itself){where}"
         )
-    message = f"{label}: {result.get('error', 'unknown error')}"
+    message = f"{label}: {one_line(result.get('error') or 'unknown error')}"
     if "MemoryError" in message and limits.memory_gib is not None:
         message += f" (the job may use {limits.memory_gib:g} GiB; --memory-gib changes that)"
     kind = result.get("kind")

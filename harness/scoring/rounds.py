@@ -34,14 +34,20 @@ def check_sample_count(n_per_class: int, *, minimum: int = MIN_SAMPLES_PER_CLASS
 
 
 def check_team_folders(team_dirs: Sequence[Path]) -> None:
-    """Refuse team folders that do not exist or hold no submission of any kind (``model.py``,
-    ``checkpoint.pt``, ``samples.npz`` or ``samples/``), before any is scored.
+    """Refuse team folders that do not exist, hold no submission of any kind (``model.py``,
+    ``checkpoint.pt``, ``samples.npz`` or ``samples/``) or whose name is not a plain
+    identifier (no row for any of them), before any is scored.
 
     Raises:
         HarnessError: naming every such folder and the teams that do exist beside them.
     """
     from harness.scoring.submission import holds_submission
+    from harness.training.runs import refused_team_line, usable_team_name
 
+    names = [Path(t).resolve().name for t in team_dirs]
+    refused = [name for name in names if not usable_team_name(name)]
+    if refused:
+        raise HarnessError("; ".join(refused_team_line(name) for name in refused))
     missing = [Path(t) for t in team_dirs if not Path(t).is_dir() or not holds_submission(Path(t))]
     if not missing:
         return

@@ -25,6 +25,7 @@ from harness.sandbox.runner import JobAccess, Limits, run_child
 from harness.training import runs
 
 BATCH = 200
+MAX_IMAGE_SIZE = 2048
 GRID_COLUMNS = 8
 
 
@@ -234,6 +235,12 @@ def load_generator(request: dict[str, Any]) -> tuple[Any, Any, Any, int, bool, d
             )
     else:
         state = checkpoint.load(Path(request["checkpoint"]), "cpu")
+    size = state.get("image_size")
+    if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_IMAGE_SIZE:
+        raise SampleError(  # before any allocation of N x size x size x 3 bytes
+            f"the checkpoint declares image size {repr(size)[:40]}; a generator's images are "
+            f"1 to {MAX_IMAGE_SIZE} px wide"
+        )
     hparams = (
         json.loads(state["hparams"])
         if isinstance(state.get("hparams"), str)
@@ -241,7 +248,15 @@ def load_generator(request: dict[str, Any]) -> tuple[Any, Any, Any, int, bool, d
     )
     g = spec.build_generator(hparams)
     weights, used_ema = checkpoint.generator_weights(state)
-    g.load_state_dict(weights)
+    try:
+        g.load_state_dict(weights)
+    except (RuntimeError, TypeError, ValueError, AttributeError) as exc:
+        # torch's message puts the cause (which tensor, which shapes) below a header line.
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        raise SampleError(
+            "the checkpoint's generator weights do not fit the generator model.py builds: "
+            f"{(lines[1:] or lines or [type(exc).__name__])[0][:300]}"
+        ) from None
     g.to(dev).eval()
     meta = dict(state.get("meta") or {}) if request.get("exported") else {}
     return spec, g, dev, int(state["image_size"]), used_ema, meta

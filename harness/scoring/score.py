@@ -72,14 +72,29 @@ class ScoreSettings:
     prdc_k: int = 5
 
 
-def discover_teams(submissions: Path) -> list[Path]:
-    """Every folder under ``submissions`` that holds a submission of any kind, sorted by name."""
+def discover_teams(
+    submissions: Path,
+    say: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
+) -> list[Path]:
+    """Every folder under ``submissions`` that holds a submission of any kind, sorted by name.
+
+    A folder whose name is not a plain identifier (``=cmd|calc!A0``, a name with ``;`` or a
+    newline) is not a team: it gets no row and no run, only a line through ``say`` naming it.
+    """
     from harness.scoring.submission import holds_submission
 
     submissions = Path(submissions)
     if not submissions.is_dir():
         raise HarnessError(f"submissions folder {submissions} does not exist")
-    return sorted(p for p in submissions.iterdir() if p.is_dir() and holds_submission(p))
+    found = []
+    for path in sorted(submissions.iterdir()):
+        if not path.is_dir() or not holds_submission(path):
+            continue
+        if runs.usable_team_name(path.name):
+            found.append(path)
+        else:
+            say(runs.refused_team_line(path.name))
+    return found
 
 
 def _versions() -> dict[str, str]:
@@ -294,7 +309,10 @@ class Scorer:
         rounds.prepare_references(self, team_dirs, run_id)  # the data's faults first
         rows: list[dict[str, Any]] = []
         for i, team_dir in enumerate(team_dirs):
-            team = Path(team_dir).name
+            team = Path(team_dir).resolve().name
+            if not runs.usable_team_name(team):
+                self.say(runs.refused_team_line(team))  # no row: the name itself is hostile
+                continue
             try:
                 try:
                     row = self.score_team(team_dir, run_id)

@@ -16,20 +16,34 @@ from typing import Any
 from harness import atomic
 from harness.errors import HarnessError, NotTrainedError, RunNotFoundError
 
-TEAM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# A plain identifier: letters, digits, '_', '-', '.', not starting with '-' or '.'. A name
+# that a spreadsheet reads as a formula ('=', '+', '-', '@'), a shell or Markdown reads as
+# syntax (';', '|'), or that holds a newline never becomes a row, a run folder or a column.
+TEAM_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+TEAM_NAME_RULE = "use letters, digits, '_', '-' or '.', not starting with '-' or '.'"
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 CHECKPOINTS = "checkpoints"
 SAMPLES = "samples"
 
 
+def usable_team_name(name: str) -> bool:
+    """Whether ``name`` is a plain identifier (:data:`TEAM_NAME`), safe as a file name, a
+    board cell and a column value."""
+    return TEAM_NAME.fullmatch(name) is not None
+
+
+def refused_team_line(name: str) -> str:
+    """The one line that names a refused team folder (shown with ``repr``, so that a newline
+    or an escape sequence in it cannot forge further lines on the terminal)."""
+    return f"team folder name {name!r} is not usable, so it gets no row; {TEAM_NAME_RULE}"
+
+
 def team_name(team_dir: Path) -> str:
     """The team's name, its folder's name, checked to be safe as a file and column name."""
     name = Path(team_dir).resolve().name
-    if not TEAM_NAME.match(name):
-        raise HarnessError(
-            f"team folder name {name!r} is not usable; use letters, digits, '_', '-' or '.'"
-        )
+    if not usable_team_name(name):
+        raise HarnessError(refused_team_line(name))
     return name
 
 

@@ -64,6 +64,17 @@ def print_flood() -> None:
     sys.stdout.flush()
 
 
+def orphan_in_group() -> None:
+    """A grandchild that stays in the job's process group (no setsid), orphaned when the
+    worker ends without its own clean-up: only killing the group as a whole stops it."""
+    if os.fork() == 0:
+        if os.fork() == 0:
+            os.execvp("sleep", ["sleep", F["marker"]])
+        os._exit(0)
+    time.sleep(0.5)
+    os._exit(0)
+
+
 def exit_early() -> None:
     os._exit(0)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.board.cells import unprotected
 from harness.board.site import assets, views
 from harness.board.site.history import plot_history, when
 from harness.classes import CLASS_NAMES
@@ -72,6 +73,7 @@ def team_context(
         "per_class": views.per_class(record, views.PER_CLASS_INDEX),
         "per_class_detail": views.per_class(record, views.PER_CLASS_DETAIL),
         "memorised": memorised,
+        "soft": unprotected(record),  # made under soft isolation: marked on the board
         "meta": _meta(record),
         "facts": _facts(record, column),
         "other_scores": _other_scores(record, column),
