@@ -182,6 +182,7 @@ def sample_team(
     run_dir = runs.find_run(runs_root, team, run_id)
     ckpt = Path(checkpoint) if checkpoint else runs.latest_checkpoint(run_dir)
     assert ckpt is not None
+    trained_size = runs.read_config(run_dir).get("image_size")  # refused now if it is a link
     out = run_dir / runs.SAMPLES / f"samples-{ckpt.stem}-n{n_per_class}-seed{seed}.npz"
     samples = sample_checkpoint(
         team_dir,
@@ -194,9 +195,7 @@ def sample_team(
         limits=limits,
         forbidden=forbidden,
     )
-    expected = runs.read_config(run_dir).get("image_size", samples.images.shape[1])
-    if not isinstance(expected, int):
-        expected = samples.images.shape[1]
+    expected = trained_size if isinstance(trained_size, int) else samples.images.shape[1]
     if samples.images.shape[1] != expected:
         raise SampleError(
             f"{team}: samples are {samples.images.shape[1]} px but the run trained at {expected} px"

@@ -58,7 +58,13 @@ def list_runs(runs_root: Path, team: str) -> list[Path]:
     base = Path(runs_root) / team
     if not base.is_dir():
         return []
-    return sorted(p for p in base.iterdir() if (p / CONFIG).is_file())
+    from harness.sandbox.safe_files import entry_kind
+
+    # A config.json that is a link (even a dangling one) still lists the run, so that reading
+    # it refuses the link by name rather than the run vanishing without a word.
+    return sorted(
+        p for p in base.iterdir() if p.is_dir() and entry_kind(p / CONFIG, root=p) != "missing"
+    )
 
 
 def find_run(runs_root: Path, team: str, run_id: str | None = None) -> Path:

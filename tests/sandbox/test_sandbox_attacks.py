@@ -33,6 +33,7 @@ import pytest
 
 from harness.data.cache import cached_split, heldout_cache_root
 from harness.data.demo import make_demo_dataset
+from harness.data.split import make_split, split_path
 from harness.errors import HarnessError
 from harness.sandbox import limits as limits_module
 from harness.sandbox.limits import job_limits
@@ -411,5 +412,37 @@ def test_forged_samples_and_planted_links_buy_nothing(
         config = {"fault": "link_out", "phase": "train", "marker": marker, **targets}
         team = hostile_team(arena, "linker", "hostile_faults", config)
         run_job(arena, team, "train")  # a forged success, links planted in its run folder
-        with pytest.raises(HarnessError, match="leads outside the run folder"):
+        with pytest.raises(HarnessError, match=r"latest\.json names .*, not a file in checkpoints"):
             run_job(arena, team, "sample")
+
+
+def _regular_files_hold(secret: bytes, folders: list[Path]) -> list[str]:
+    """Regular files (links not followed) under ``folders`` whose bytes contain ``secret``."""
+    found = []
+    for folder in folders:
+        for dirpath, _, names in os.walk(folder):
+            for name in names:
+                path = Path(dirpath) / name
+                if not path.is_symlink() and path.is_file() and secret in path.read_bytes():
+                    found.append(str(path))
+    return found
+
+
+@requires_bwrap
+def test_a_config_linked_to_the_split_by_team_code_is_refused_not_copied(
+    arena: Arena, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HARNESS_ISOLATION", "strict")
+    make_split(arena.data, public_fraction=0.5, seed=424242)
+    secret = split_path(arena.data).read_bytes()
+    config = {"fault": "link_config", "phase": "train", "marker": "-", "split_file": ""}
+    config["split_file"] = str(split_path(arena.data))
+    team = hostile_team(arena, "relinker", "hostile_faults", config)
+    with pytest.raises(HarnessError, match=r"config\.json is a symbolic link") as info:
+        run_job(arena, team, "train")  # the parent stamps the run's isolation after the job
+    assert "\n" not in str(info.value)
+    with pytest.raises(HarnessError, match=r"config\.json is a symbolic link"):
+        run_job(arena, team, "sample")
+    assert not _regular_files_hold(secret, [arena.runs / "relinker", team])
+    (run,) = [p for p in (arena.runs / "relinker").iterdir() if p.is_dir()]
+    assert (run / "config.json").is_symlink(), "the parent rewrote the link as a file"

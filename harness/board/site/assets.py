@@ -14,6 +14,7 @@ teams' pages stay around a megabyte; the browser scales them up.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,14 @@ def nearest_pairs_image(run_dir: Path) -> Path | None:
         p
         for p in run_dir.rglob("*.png")
         if ("nearest" in p.name.lower() or "memoris" in p.name.lower())
-        and entry_kind(p, root=run_dir) == "file"  # no link leads a page out of the run
+        and _plain(p, run_dir)  # no link leads a page out of the run
     ]
     return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
+def _plain(path: Path, root: Path) -> bool:
+    """Whether ``path`` is a plain file inside ``root``: no link on the way, one name."""
+    return entry_kind(path, root=root) == "file" and os.lstat(path).st_nlink == 1
 
 
 @dataclass
@@ -201,7 +207,7 @@ def find_team_files(row: dict[str, Any], *, runs_root: Path, submissions: Path) 
                 files.notes["walk"] = f"{walk_path.name} is unreadable ({exc})"
         files.nearest = nearest_pairs_image(run_dir)
         curves = run_dir / "loss_curves.png"
-        files.loss_curves = curves if entry_kind(curves, root=run_dir) == "file" else None
+        files.loss_curves = curves if _plain(curves, run_dir) else None
         config_path = run_dir / runs.CONFIG
         if entry_kind(config_path, root=run_dir) != "missing":
             try:
