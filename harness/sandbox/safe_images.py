@@ -14,6 +14,7 @@ header size is checked before its pixels are decoded. Files are opened through
 from __future__ import annotations
 
 import io
+import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -186,7 +187,13 @@ def read_picture(
     pixels = size * size if size is not None else max_pixels
     data = read_bytes(path, root=root, max_bytes=pixels * 4 + MIB)
     try:
-        with Image.open(io.BytesIO(data)) as image:  # lazy: reads the header only
+        with warnings.catch_warnings():
+            # PIL warns past MAX_IMAGE_PIXELS at open; the size is checked here before any
+            # pixel is decoded, so its warning would only be noise (its error, past twice
+            # that, still stands and is caught below).
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))  # lazy: reads the header only
+        with image:
             if image.format not in ("PNG", "JPEG", "WEBP"):
                 raise ValueError(f"{Path(path).name} is {image.format}, not PNG or JPEG")
             found = image.size
