@@ -7,7 +7,9 @@ the competition's defaults (1,000 per class, 64 x 64):
    on disk, 2.4 GB inflated); before the fix the parent took 3.1 GB and 121 s;
 2. ``huge-header``: ``samples.npz`` whose arrays declare 114 GiB (a few hundred bytes on
    disk); before, "internal error" and a traceback;
-3. ``huge-png``: ``samples/with_mask/000.png`` of 12,000 x 12,000 pixels (144 megapixels);
+3. ``overlong``: ``samples.npz`` whose header declares exactly the 2,000 images asked for but
+   whose data goes on to 2.4 GB of zeros (the header alone would pass);
+4. ``huge-png``: ``samples/with_mask/000.png`` of 12,000 x 12,000 pixels (144 megapixels);
    before, 2.2 GB before being refused.
 
 Each is scored in a fresh child process through the real path of ``harness score`` for a
@@ -35,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-CASES = ("zip-bomb", "huge-header", "huge-png")
+CASES = ("zip-bomb", "huge-header", "overlong", "huge-png")
 
 
 def _vm_hwm_mib() -> float:
@@ -68,7 +70,7 @@ def _member(
             n -= min(n, len(chunk))
 
 
-def make_team(case: str, folder: Path, size: int) -> Path:
+def make_team(case: str, folder: Path, size: int, n_per_class: int) -> Path:
     """A team folder holding the hostile submission ``case``."""
     from PIL import Image
 
@@ -78,6 +80,11 @@ def make_team(case: str, folder: Path, size: int) -> Path:
         count = 200_000
         with zipfile.ZipFile(team / "samples.npz", "w", zipfile.ZIP_DEFLATED) as archive:
             _member(archive, "images", (count, size, size, 3), "u1", count * size * size * 3)
+            _member(archive, "labels", (count,), "<i8", count * 8)
+    elif case == "overlong":
+        count, overlong = 2 * n_per_class, 200_000
+        with zipfile.ZipFile(team / "samples.npz", "w", zipfile.ZIP_DEFLATED) as archive:
+            _member(archive, "images", (count, size, size, 3), "u1", overlong * size * size * 3)
             _member(archive, "labels", (count,), "<i8", count * 8)
     elif case == "huge-header":
         count = 114 * 2**30 // (size * size * 3)
@@ -150,7 +157,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="submission-memory-") as tmp:
         for case in CASES:
             made = time.monotonic()
-            team = make_team(case, Path(tmp), args.size)
+            team = make_team(case, Path(tmp), args.size, args.n_per_class)
             on_disk = sum(p.stat().st_size for p in team.rglob("*") if p.is_file())
             out = subprocess.run(
                 [

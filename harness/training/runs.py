@@ -7,6 +7,7 @@ team is the last name that holds a ``config.json``.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from datetime import datetime, timezone
@@ -138,7 +139,14 @@ def latest_checkpoint(run_dir: Path, *, missing_ok: bool = False) -> Path | None
 
 
 def git_commit(path: Path) -> str:
-    """The commit of the repository holding ``path`` (``+dirty`` if it has local changes)."""
+    """The commit of the repository holding ``path`` (``+dirty`` if it has local changes).
+
+    A team folder that is a repository of its own (a ``.git`` inside it, made by the team) is
+    not asked: its config could name programs that ``git status`` runs (``core.fsmonitor``),
+    in the parent, outside any sandbox. Its commit is recorded as ``unknown``.
+    """
+    if os.path.lexists(Path(path) / ".git"):
+        return "unknown"
     try:
         commit = subprocess.run(
             ["git", "-C", str(path), "rev-parse", "HEAD"],

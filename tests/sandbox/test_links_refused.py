@@ -229,3 +229,24 @@ def test_the_site_reads_no_link_of_a_run_folder(
         assert files.loss_curves is None
     else:
         assert files.samples is None
+
+
+def test_a_team_folder_that_is_its_own_git_repository_runs_nothing_in_the_parent(
+    tmp_path: Path,
+) -> None:
+    from harness.training.runs import git_commit
+
+    team = write_team(tmp_path / "submissions" / "gitty")
+    marker = tmp_path / "ran-in-the-parent"
+    hook = team / "hook.sh"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    hook.chmod(0o755)
+    (team / ".git").mkdir()
+    (team / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (team / ".git" / "objects").mkdir()
+    (team / ".git" / "refs").mkdir()
+    (team / ".git" / "config").write_text(
+        f"[core]\n\trepositoryformatversion = 0\n\tfsmonitor = {hook}\n"
+    )
+    assert git_commit(team) == "unknown"
+    assert not marker.exists()

@@ -446,3 +446,27 @@ def test_a_config_linked_to_the_split_by_team_code_is_refused_not_copied(
     assert not _regular_files_hold(secret, [arena.runs / "relinker", team])
     (run,) = [p for p in (arena.runs / "relinker").iterdir() if p.is_dir()]
     assert (run / "config.json").is_symlink(), "the parent rewrote the link as a file"
+
+
+@requires_bwrap
+def test_handed_in_links_to_a_victim_or_the_test_images_are_refused_not_bound(
+    arena: Arena, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.scoring.score import Scorer, ScoreSettings
+
+    monkeypatch.setenv("HARNESS_ISOLATION", "strict")
+    settings = ScoreSettings(n_per_class=4, bootstrap=0, dims=64, samples_image_size=SIZE)
+    scorer = Scorer(data_root=arena.data, runs_root=arena.runs, settings=settings, say=print)
+    borrower = write_team(arena.submissions / "borrower")
+    (borrower / "checkpoint.pt").symlink_to(arena.guarded["victim_checkpoint"])
+    with pytest.raises(HarnessError, match=r"^borrower: checkpoint\.pt is a symbolic link"):
+        scorer.score_team(borrower)
+    copier = arena.submissions / "copier"
+    for name in ("with_mask", "without_mask"):
+        folder = copier / "samples" / name
+        folder.mkdir(parents=True)
+        for image in sorted((arena.data / "test" / name).iterdir()):
+            (folder / image.name).symlink_to(os.path.relpath(image, folder))
+    with pytest.raises(HarnessError, match=r"^copier: samples/\w+/.* is a symbolic link"):
+        scorer.score_team(copier)
+    assert not list(arena.runs.glob("borrower/**/*.npz")) + list(arena.runs.glob("copier/**/*"))
