@@ -7,7 +7,9 @@ descriptors, hard links, OpenCV, torchvision, ``torch.from_file``, ``/proc``, a 
 a socket on 127.0.0.1, and reports what it got; the test checks the files and the socket
 itself too. The faulty teams fork 200 processes, leave ``setsid`` processes behind, allocate
 far past the memory limit, print 100 MB, exit before reporting, forge a result, or plant links
-out of their run folder.
+out of their run folder (one, at exit, turns ``config.json`` into a link to the split file);
+other teams hand in a ``checkpoint.pt`` linked to a victim's and a ``samples/`` folder of links
+to the test images (issue 21; every file of the class is in ``test_links_refused.py``).
 
 Under strict isolation every attack must fail in every job. Under soft isolation the suite
 pins down which attacks still succeed, so that the README's account of soft mode stays true.
