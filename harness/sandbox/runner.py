@@ -37,6 +37,12 @@ from harness.sandbox.jobdir import job_folder
 from harness.sandbox.limits import Limits, job_limits
 from harness.sandbox.output import OutputRelay
 from harness.sandbox.payloads import check_payload
+from harness.sandbox.safe_files import (
+    FileTooLargeError,
+    UnsafeFileError,
+    read_json,
+    refuse_links_in,
+)
 from harness.sandbox.supervisor import start_job, supervise
 
 GRACE_SECONDS = 60.0
@@ -129,6 +135,10 @@ def run_child(
     request = dict(request)
     if "team_dir" in request:  # the sandbox starts elsewhere: relative paths would not resolve
         request["team_dir"] = os.path.abspath(request["team_dir"])
+    if "team_dir" in request and os.path.isdir(request["team_dir"]):
+        # Bound into the sandbox as it is: a link in it would lead the job (and the parent,
+        # where it reads the folder) to whatever it points at.
+        refuse_links_in(Path(request["team_dir"]), label=label)
     access = access or JobAccess(read_only=(str(request["team_dir"]),))
     hidden = (*access.hidden, *map(str, request.pop("forbidden_paths", [])))
     with job_folder() as io:
@@ -179,24 +189,16 @@ def run_child(
 
 def _read_result(path: Path) -> Any:
     """The job's result file, read only if it is a plain file of sane size: team code can
-    put a link, a FIFO or gigabytes at that path. Opened without following a link and
-    checked on the open descriptor, so nothing can be swapped in between check and read."""
+    put a link, a FIFO or gigabytes at that path."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None  # absent, or a link
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        if info.st_size > MAX_RESULT_BYTES:
-            return {"status": "error", "error": "the job's result file is far too large"}
-        data = handle.read(MAX_RESULT_BYTES + 1)
-    if len(data) > MAX_RESULT_BYTES:
+        return read_json(path, root=path.parent, max_bytes=MAX_RESULT_BYTES)
+    except FileNotFoundError:
+        return None
+    except FileTooLargeError:
         return {"status": "error", "error": "the job's result file is far too large"}
-    try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except UnsafeFileError:
+        return None  # a link or a FIFO in place of the result: no result was reported
+    except (OSError, ValueError):
         return {"status": "error", "error": "the job's result file is unreadable"}
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from harness import atomic
 from harness.classes import CLASS_NAMES, NUM_CLASSES
-from harness.errors import SampleError
+from harness.errors import HarnessError, SampleError
 from harness.sandbox.limits import job_limits
 from harness.sandbox.runner import JobAccess, Limits, run_child
 from harness.training import runs
@@ -47,35 +47,80 @@ class SampleSet:
         return self.images[self.labels == label]
 
 
+LABELS_READ_FACTOR = 16  # a wrong count is named per class while labels stay this small
+
+
+def npz_budget(n_total: int, size: int) -> int:
+    """The most bytes a samples npz of ``n_total`` images may hold on disk: the raw arrays
+    (stored or compressed; deflate grows random bytes by well under 1%) plus zip overhead."""
+    from harness.sandbox.safe_images import ZIP_SLACK_BYTES
+
+    raw = n_total * (size * size * 3 + 8)
+    return raw + raw // 50 + ZIP_SLACK_BYTES
+
+
 def check_samples(
-    path: Path, *, n_per_class: int, size: int, team: str
+    path: Path, *, n_per_class: int, size: int, team: str, root: Path | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Load ``path`` and enforce the samples contract; raise :class:`SampleError` naming the fault."""
+    """Load ``path`` and enforce the samples contract; raise :class:`SampleError` naming the fault.
+
+    The file is read through :mod:`harness.sandbox.safe_images`: no link is followed out of
+    ``root`` (default: the file's folder), and the arrays' headers are checked against
+    ``n_per_class`` images of ``size`` before anything is inflated, so a small file that
+    declares a huge array costs the parent neither memory nor time.
+    """
+    from harness.sandbox.safe_images import NpyHeader, npz_headers, read_npz
+
+    path = Path(path)
+    n_total = n_per_class * NUM_CLASSES
+
+    def accept(headers: dict[str, NpyHeader]) -> int:
+        images, labels = headers["images"], headers["labels"]
+        if images.dtype != np.uint8:
+            raise SampleError(f"{team}: samples have dtype {images.dtype}, expected uint8")
+        if len(images.shape) != 4 or images.shape[1:] != (size, size, 3):
+            raise SampleError(
+                f"{team}: samples have shape {images.shape}, expected [N, {size}, {size}, 3]"
+            )
+        n = images.shape[0]
+        if labels.dtype != np.int64 or labels.shape != (n,):
+            raise SampleError(
+                f"{team}: labels must be int64 [{n}], got {labels.dtype} {labels.shape}"
+            )
+        if n != n_total and n > LABELS_READ_FACTOR * n_total:
+            raise SampleError(
+                f"{team}: {path.name} declares {n} samples, expected {n_per_class} per class "
+                f"({n_total} in all)"
+            )
+        return n * (size * size * 3 + 8)
+
+    where = root or path.parent
+    cap = npz_budget(n_total, size)
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if "images" not in archive or "labels" not in archive:
-                raise SampleError(f"{team}: {path} lacks 'images' or 'labels'")
-            images, labels = archive["images"], archive["labels"]
+        headers = npz_headers(path, root=where, keys=("images", "labels"), max_file_bytes=cap)
+        if accept(headers) and headers["images"].shape[0] != n_total:
+            # A wrong count is named per class, from the labels alone (a few kB).
+            labels = read_npz(
+                path,
+                root=where,
+                keys=("labels",),
+                check=lambda h: h["labels"].nbytes,
+                max_file_bytes=cap,
+            )["labels"]
+            _check_counts(labels, n_per_class, team)
+        arrays = read_npz(
+            path, root=where, keys=("images", "labels"), check=accept, max_file_bytes=cap
+        )
+        images, labels = arrays["images"], arrays["labels"]
     except SampleError:
         raise
+    except KeyError:
+        raise SampleError(f"{team}: {path} lacks 'images' or 'labels'") from None
+    except HarnessError as exc:
+        raise SampleError(f"{team}: {exc}") from None
     except (OSError, ValueError) as exc:
         raise SampleError(f"{team}: samples file {path} is unreadable ({exc})") from None
-    if images.dtype != np.uint8:
-        raise SampleError(f"{team}: samples have dtype {images.dtype}, expected uint8")
-    if images.ndim != 4 or images.shape[1:] != (size, size, 3):
-        raise SampleError(
-            f"{team}: samples have shape {images.shape}, expected [N, {size}, {size}, 3]"
-        )
-    if labels.dtype != np.int64 or labels.shape != (len(images),):
-        raise SampleError(
-            f"{team}: labels must be int64 [{len(images)}], got {labels.dtype} {labels.shape}"
-        )
-    counts = np.bincount(labels.clip(0, NUM_CLASSES), minlength=NUM_CLASSES + 1)
-    if counts[NUM_CLASSES] or labels.min(initial=0) < 0:
-        raise SampleError(f"{team}: labels outside 0..{NUM_CLASSES - 1}")
-    for label, name in enumerate(CLASS_NAMES):
-        if counts[label] != n_per_class:
-            raise SampleError(f"{team}: {counts[label]} samples of {name}, expected {n_per_class}")
+    _check_counts(labels, n_per_class, team)
     flat = images.reshape(len(images), -1)
     constant = int((flat.min(axis=1) == flat.max(axis=1)).sum())
     if constant:
@@ -86,17 +131,31 @@ def check_samples(
     return images, labels
 
 
-def _check_inside_run(path: Path, run_dir: Path, what: str, team: str) -> None:
-    """Raise SampleError unless ``path`` stays inside ``run_dir``, following no link out.
+def _check_counts(labels: np.ndarray, n_per_class: int, team: str) -> None:
+    counts = np.bincount(labels.clip(0, NUM_CLASSES), minlength=NUM_CLASSES + 1)
+    if counts[NUM_CLASSES] or labels.min(initial=0) < 0:
+        raise SampleError(f"{team}: labels outside 0..{NUM_CLASSES - 1}")
+    for label, name in enumerate(CLASS_NAMES):
+        if counts[label] != n_per_class:
+            raise SampleError(f"{team}: {counts[label]} samples of {name}, expected {n_per_class}")
+
+
+def check_inside_run(path: Path, run_dir: Path, what: str, team: str) -> None:
+    """Raise SampleError unless ``path`` is missing or a plain file inside ``run_dir``, with
+    no link in its own name or in any folder on the way.
 
     Team code writes in its own run folder, so a link there (``samples`` pointing at another
     team's run, a checkpoint pointing at a test image) could make this process read or write
     outside it; the paths the parent reads and writes are checked first.
     """
-    root = Path(run_dir).resolve()
-    if path.is_symlink() or not path.resolve().is_relative_to(root):
+    from harness.sandbox.safe_files import entry_kind
+
+    kind = entry_kind(Path(path), root=Path(run_dir))
+    if kind not in ("missing", "file"):
+        what_it_is = "is (or lies under) a symbolic link" if kind == "link" else "is not a file"
         raise SampleError(
-            f"{team}: the {what} {path} leads outside the run folder {run_dir}; train a new run"
+            f"{team}: the {what} {path} {what_it_is} in the run folder {run_dir}; the harness "
+            "follows no link there: train a new run"
         )
 
 
@@ -124,8 +183,7 @@ def sample_team(
     run_dir = runs.find_run(runs_root, team, run_id)
     ckpt = Path(checkpoint) if checkpoint else runs.latest_checkpoint(run_dir)
     assert ckpt is not None
-    if checkpoint is None:
-        _check_inside_run(ckpt, run_dir, "checkpoint", team)
+    trained_size = runs.read_config(run_dir).get("image_size")  # refused now if it is a link
     out = run_dir / runs.SAMPLES / f"samples-{ckpt.stem}-n{n_per_class}-seed{seed}.npz"
     samples = sample_checkpoint(
         team_dir,
@@ -138,7 +196,7 @@ def sample_team(
         limits=limits,
         forbidden=forbidden,
     )
-    expected = runs.read_config(run_dir).get("image_size", samples.images.shape[1])
+    expected = trained_size if isinstance(trained_size, int) else samples.images.shape[1]
     if samples.images.shape[1] != expected:
         raise SampleError(
             f"{team}: samples are {samples.images.shape[1]} px but the run trained at {expected} px"
@@ -168,7 +226,7 @@ def sample_checkpoint(
     """
     team = runs.team_name(team_dir)
     out = Path(out)
-    _check_inside_run(out, work_dir, "samples file", team)
+    check_inside_run(out, work_dir, "samples file", team)
     request = {
         "team_dir": str(Path(team_dir).resolve()),
         "checkpoint": str(Path(ckpt).resolve()),
@@ -192,9 +250,11 @@ def sample_checkpoint(
         access=access,
     )
     size = int(payload["image_size"])
-    _check_inside_run(out, work_dir, "samples file", team)
-    _check_inside_run(out.with_suffix(".png"), work_dir, "samples grid", team)
-    images, labels = check_samples(out, n_per_class=n_per_class, size=size, team=team)
+    check_inside_run(out, work_dir, "samples file", team)
+    check_inside_run(out.with_suffix(".png"), work_dir, "samples grid", team)
+    images, labels = check_samples(
+        out, n_per_class=n_per_class, size=size, team=team, root=Path(work_dir)
+    )
     from harness.training import grids
 
     rows = [images[labels == c][:GRID_COLUMNS] for c in range(NUM_CLASSES)]

@@ -19,6 +19,7 @@ samples (no training needed), then code; the row's ``source_note`` says which an
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,8 +31,16 @@ import numpy as np
 from harness import atomic
 from harness.classes import CLASS_NAMES, NUM_CLASSES
 from harness.errors import HarnessError, SampleError
-from harness.hashing import file_digest
 from harness.sandbox.runner import Limits
+from harness.sandbox.safe_files import (
+    UnsafeFileError,
+    entry_kind,
+    open_plain,
+    opened,
+    plain_file_names,
+    refuse_links_in,
+    require_plain,
+)
 from harness.training import runs
 
 CODE = "code"
@@ -66,12 +75,26 @@ class Submission:
 
 def holds_submission(folder: Path) -> bool:
     """Whether ``folder`` holds anything of a submission (``model.py``, ``checkpoint.pt``,
-    ``samples.npz``, ``samples/``); :func:`detect` then says what, or what is missing."""
+    ``samples.npz``, ``samples/``); :func:`detect` then says what, or what is missing. A link
+    in one of those names counts, so that :func:`detect` refuses it in the team's row."""
     folder = Path(folder)
-    return (
-        any((folder / name).is_file() for name in (MODEL_FILE, CHECKPOINT_FILE, SAMPLES_FILE))
-        or (folder / SAMPLES_FOLDER).is_dir()
+    return any(
+        entry_kind(folder / name, root=folder) != "missing"
+        for name in (MODEL_FILE, CHECKPOINT_FILE, SAMPLES_FILE, SAMPLES_FOLDER)
     )
+
+
+def _kind(folder: Path, team: str, name: str, want: str) -> bool:
+    """Whether ``name`` in the team folder is there as a ``want`` (file or dir); a link there
+    is refused with one line, never followed."""
+    kind = entry_kind(folder / name, root=folder)
+    if kind == "link":
+        raise UnsafeFileError(
+            f"{team}: {name} is a symbolic link; the harness follows no link in a team folder "
+            f"(see docs/guide/handing-in-safely.md): put the {'folder' if want == 'dir' else 'file'} "
+            "itself there"
+        )
+    return kind == want
 
 
 def detect(team_dir: Path) -> Submission:
@@ -83,10 +106,11 @@ def detect(team_dir: Path) -> Submission:
     """
     folder = Path(team_dir)
     team = runs.team_name(folder)
-    code = (folder / MODEL_FILE).is_file()
-    ckpt = (folder / CHECKPOINT_FILE).is_file()
-    npz = (folder / SAMPLES_FILE).is_file()
-    pngs = (folder / SAMPLES_FOLDER).is_dir()
+    code = _kind(folder, team, MODEL_FILE, "file")
+    ckpt = _kind(folder, team, CHECKPOINT_FILE, "file")
+    npz = _kind(folder, team, SAMPLES_FILE, "file")
+    pngs = _kind(folder, team, SAMPLES_FOLDER, "dir")
+    refuse_links_in(folder, label=team)
     if npz and pngs:
         raise HarnessError(
             f"{team}: {folder} holds both {SAMPLES_FILE} and {SAMPLES_FOLDER}/; keep one of them"
@@ -223,8 +247,8 @@ def _draw_checkpoint(
 ) -> Drawn:
     from harness.scoring.sample import sample_checkpoint
 
-    path = sub.folder / CHECKPOINT_FILE
-    digest = file_digest(path)  # hashing reads bytes; nothing here unpickles them
+    path = require_plain(sub.folder / CHECKPOINT_FILE, root=sub.folder)  # bound as it is
+    digest = _digest(path, sub.folder)  # hashing reads bytes; nothing here unpickles them
     work = _work_dir(runs_root, sub.team, digest)
     say(f"{sub.team}: sampling {n_per_class} images per class from its {CHECKPOINT_FILE} ...")
     samples = sample_checkpoint(
@@ -259,58 +283,84 @@ def _draw_checkpoint(
     )
 
 
-def _folder_arrays(
-    folder: Path, team: str, n_per_class: int, size: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Images and labels of ``samples/<class>/*.png``; every fault named with its file."""
-    from harness.data.layout import read_rgb
-    from harness.errors import DataError
-
-    images, labels = [], []
-    for label, name in enumerate(CLASS_NAMES):
-        sub = folder / name
-        files = (
-            sorted(p for p in sub.iterdir() if p.suffix.lower() in PNG_SUFFIXES and p.is_file())
-            if sub.is_dir()
-            else []
-        )
-        if len(files) != n_per_class:
-            raise SampleError(
-                f"{team}: {SAMPLES_FOLDER}/{name} holds {len(files)} images, expected "
-                f"{n_per_class} per class (n_per_class)"
-            )
-        for path in files:
-            try:
-                array, _ = read_rgb(path)
-            except DataError:
-                raise SampleError(
-                    f"{team}: {SAMPLES_FOLDER}/{name}/{path.name} is not a readable image"
-                ) from None
-            if array.shape[:2] != (size, size):
-                raise SampleError(
-                    f"{team}: {SAMPLES_FOLDER}/{name}/{path.name} is {array.shape[1]} x "
-                    f"{array.shape[0]}; this competition takes {size} x {size} (image_size)"
-                )
-            images.append(array)
-            labels.append(label)
-    return np.stack(images), np.asarray(labels, dtype=np.int64)
-
-
-def _folder_digest(folder: Path) -> str:
+def _digest(path: Path, root: Path) -> str:
+    """SHA-256 of a handed-in file, read without following a link (in chunks: no size cap)."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(f"{path.relative_to(folder)}\t{file_digest(path)}\n".encode())
+    with opened(path, root=root, max_bytes=None) as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
     return digest.hexdigest()
 
 
-def _npz_size_check(path: Path, team: str, size: int) -> None:
-    """Name a wrong image size in the competition's terms before the generic checks run."""
+def _folder_arrays(
+    team_dir: Path, team: str, n_per_class: int, size: int
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Images, labels and digest of ``samples/<class>/*.png``; every fault named with its file.
+
+    Each picture is opened without following links, and its header size is checked against
+    the competition's before it is decoded (a 144-megapixel PNG costs a header read).
+    """
+    from harness.sandbox.safe_images import read_picture
+
+    images, labels = [], []
+    digest = hashlib.sha256()
+    for label, name in enumerate(CLASS_NAMES):
+        sub = team_dir / SAMPLES_FOLDER / name
+        kind = entry_kind(sub, root=team_dir)
+        if kind == "link":
+            raise UnsafeFileError(
+                f"{team}: {SAMPLES_FOLDER}/{name} is a symbolic link; put the folder itself there"
+            )
+        names = (
+            [
+                n
+                for n in plain_file_names(sub, root=team_dir, limit=4 * n_per_class + 64)
+                if Path(n).suffix.lower() in PNG_SUFFIXES
+            ]
+            if kind == "dir"
+            else []
+        )
+        if len(names) != n_per_class:
+            raise SampleError(
+                f"{team}: {SAMPLES_FOLDER}/{name} holds {len(names)} images, expected "
+                f"{n_per_class} per class (n_per_class)"
+            )
+        for file_name in names:
+            where = f"{SAMPLES_FOLDER}/{name}/{file_name}"
+
+            def wrong_size(found: tuple[int, int], where: str = where) -> str:
+                return (
+                    f"{team}: {where} is {found[0]} x {found[1]}; this competition takes "
+                    f"{size} x {size} (image_size)"
+                )
+
+            try:
+                array, data = read_picture(
+                    sub / file_name, root=team_dir, size=size, describe=wrong_size
+                )
+            except UnsafeFileError as exc:
+                raise UnsafeFileError(f"{team}: {exc}") from None
+            except ValueError as exc:
+                if str(exc).startswith(f"{team}: "):
+                    raise SampleError(str(exc)) from None
+                raise SampleError(f"{team}: {where} is not a readable image") from None
+            digest.update(f"{name}/{file_name}\t{hashlib.sha256(data).hexdigest()}\n".encode())
+            images.append(array)
+            labels.append(label)
+    return np.stack(images), np.asarray(labels, dtype=np.int64), digest.hexdigest()
+
+
+def _npz_size_check(path: Path, team: str, size: int, root: Path) -> None:
+    """Name a wrong image size in the competition's terms before the generic checks run;
+    only the member's header is read."""
+    from harness.sandbox.safe_images import npz_headers
+
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            shape = archive["images"].shape if "images" in archive else None
-    except (OSError, ValueError):
+        headers = npz_headers(path, root=root, keys=("images",), max_file_bytes=None)
+    except (OSError, ValueError, KeyError):
         return  # check_samples names an unreadable file
-    if shape is not None and len(shape) == 4 and tuple(shape[1:3]) != (size, size):
+    shape = headers["images"].shape
+    if len(shape) == 4 and tuple(shape[1:3]) != (size, size):
         raise SampleError(
             f"{team}: {SAMPLES_FILE} holds {shape[2]} x {shape[1]} images; this competition "
             f"takes {size} x {size} (image_size)"
@@ -320,23 +370,25 @@ def _npz_size_check(path: Path, team: str, size: int) -> None:
 def _load_samples(
     sub: Submission, runs_root: Path, n_per_class: int, size: int, say: Callable[[str], None]
 ) -> Drawn:
-    from harness.scoring.sample import SampleSet, check_samples
+    from harness.scoring.sample import SampleSet, check_samples, npz_budget
 
     npz = sub.folder / SAMPLES_FILE
-    if npz.is_file():
-        digest = file_digest(npz)
+    if _kind(sub.folder, sub.team, SAMPLES_FILE, "file"):
+        cap = npz_budget(n_per_class * NUM_CLASSES, size)
+        os.close(open_plain(npz, root=sub.folder, max_bytes=cap))  # a size beyond any fit: no hash
+        digest = _digest(npz, sub.folder)
         work = _work_dir(runs_root, sub.team, digest)
-        _npz_size_check(npz, sub.team, size)
-        path = npz
+        _npz_size_check(npz, sub.team, size, sub.folder)
+        path, root = npz, sub.folder
     else:
-        folder = sub.folder / SAMPLES_FOLDER
-        digest = _folder_digest(folder)
+        images, labels, digest = _folder_arrays(sub.folder, sub.team, n_per_class, size)
         work = _work_dir(runs_root, sub.team, digest)
-        images, labels = _folder_arrays(folder, sub.team, n_per_class, size)
-        path = work / SAMPLES_FILE
+        path, root = work / SAMPLES_FILE, work
         atomic.write_with(path, lambda handle: np.savez(handle, images=images, labels=labels))
     say(f"{sub.team}: loading its {n_per_class} samples per class from {path.name} ...")
-    images, labels = check_samples(path, n_per_class=n_per_class, size=size, team=sub.team)
+    images, labels = check_samples(
+        path, n_per_class=n_per_class, size=size, team=sub.team, root=root
+    )
     order = np.argsort(labels, kind="stable")  # class 0 first, as drawn samples are
     samples = SampleSet(
         images=images[order],

@@ -32,7 +32,7 @@ from harness import atomic
 from harness.classes import CLASS_NAMES, NUM_CLASSES
 from harness.errors import HarnessError
 from harness.sandbox.runner import JobAccess, Limits, run_child
-from harness.scoring.sample import check_samples, load_generator
+from harness.scoring.sample import check_inside_run, check_samples, load_generator
 from harness.training import runs
 
 DEFAULT_STEPS = 10
@@ -98,6 +98,7 @@ def walk_team(
     ckpt = Path(checkpoint) if checkpoint else runs.latest_checkpoint(run_dir)
     assert ckpt is not None
     out = run_dir / runs.SAMPLES / (walk_name(ckpt.stem, seeds, steps) + ".npz")
+    check_inside_run(out, run_dir, "walk file", team)
     request = {
         "team_dir": str(Path(team_dir).resolve()),
         "checkpoint": str(ckpt.resolve()),
@@ -116,7 +117,8 @@ def walk_team(
         "walk", request, label=team, limits=limits, log_path=run_dir / "error.log", access=access
     )
     size = int(payload["image_size"])
-    images, _ = check_samples(out, n_per_class=steps, size=size, team=team)
+    check_inside_run(out.with_suffix(".png"), run_dir, "walk grid", team)
+    images, _ = check_samples(out, n_per_class=steps, size=size, team=team, root=run_dir)
     rows = images.reshape(NUM_CLASSES, steps, size, size, 3)
     from harness.training import grids
 

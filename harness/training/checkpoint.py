@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 
@@ -45,22 +45,26 @@ def save(run_dir: Path, state: dict[str, Any], *, keep: int = KEEP) -> Path:
     return path
 
 
-def load(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
-    """Read a checkpoint, mapping tensors to ``device``.
+def load(
+    path: Path | IO[bytes], device: torch.device | str = "cpu", *, name: Path | None = None
+) -> dict[str, Any]:
+    """Read a checkpoint (a path, or a file the caller opened safely), mapping tensors to
+    ``device``; ``name`` is the path to show in messages when ``path`` is a file object.
 
     Raises:
         RunNotFoundError: the file is missing or not a harness checkpoint.
     """
+    shown = name if name is not None else path
     try:
         state = torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:
         raise RunNotFoundError(f"checkpoint {path} does not exist") from None
     except Exception as exc:
         raise RunNotFoundError(
-            f"checkpoint {path} is unreadable ({type(exc).__name__}: {exc})"
+            f"checkpoint {shown} is unreadable ({type(exc).__name__}: {exc})"
         ) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise RunNotFoundError(f"{path} is not a harness checkpoint (format {FORMAT})")
+        raise RunNotFoundError(f"{shown} is not a harness checkpoint (format {FORMAT})")
     return state
 
 

@@ -78,7 +78,10 @@ def export_run(
     run_dir = runs.find_run(runs_root, team, run_id)
     source = runs.latest_checkpoint(run_dir)
     assert source is not None
-    state = checkpoint.load(source, "cpu")
+    from harness.sandbox.safe_files import opened
+
+    with opened(source, root=run_dir, max_bytes=None) as handle:  # latest_checkpoint checked it
+        state = checkpoint.load(handle, "cpu", name=source)
     record = exported_state(state, runs.read_config(run_dir))
     target = Path(out) if out is not None else Path(team_dir) / FILE_NAME
     atomic.write_with(target, lambda handle: torch.save(record, handle))

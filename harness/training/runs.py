@@ -7,6 +7,7 @@ team is the last name that holds a ``config.json``.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from datetime import datetime, timezone
@@ -72,7 +73,13 @@ def list_runs(runs_root: Path, team: str) -> list[Path]:
     base = Path(runs_root) / team
     if not base.is_dir():
         return []
-    return sorted(p for p in base.iterdir() if (p / CONFIG).is_file())
+    from harness.sandbox.safe_files import entry_kind
+
+    # A config.json that is a link (even a dangling one) still lists the run, so that reading
+    # it refuses the link by name rather than the run vanishing without a word.
+    return sorted(
+        p for p in base.iterdir() if p.is_dir() and entry_kind(p / CONFIG, root=p) != "missing"
+    )
 
 
 def find_run(runs_root: Path, team: str, run_id: str | None = None) -> Path:
@@ -100,8 +107,21 @@ def find_run(runs_root: Path, team: str, run_id: str | None = None) -> Path:
 
 
 def read_config(run_dir: Path) -> dict[str, Any]:
-    """The run's config.json."""
-    return json.loads((Path(run_dir) / CONFIG).read_text())
+    """The run's config.json, read without following a link out of the run folder (team code
+    writes there: a config.json linked to the split file must not be read, nor rewritten as
+    a copy of it).
+
+    Raises:
+        UnsafeFileError: config.json (or a folder on the way) is a link, not a regular file,
+            or too large.
+        OSError, ValueError: it is missing or not JSON.
+    """
+    from harness.sandbox.safe_files import read_json
+
+    config = read_json(Path(run_dir) / CONFIG, root=Path(run_dir))
+    if not isinstance(config, dict):
+        raise ValueError(f"{Path(run_dir) / CONFIG} does not hold a JSON object")
+    return config
 
 
 def write_config(run_dir: Path, config: dict[str, Any]) -> None:
@@ -111,18 +131,36 @@ def write_config(run_dir: Path, config: dict[str, Any]) -> None:
 
 def latest_checkpoint(run_dir: Path, *, missing_ok: bool = False) -> Path | None:
     """The newest checkpoint named by ``checkpoints/latest.json``."""
-    pointer = Path(run_dir) / CHECKPOINTS / "latest.json"
-    if pointer.is_file():
-        path = Path(run_dir) / CHECKPOINTS / json.loads(pointer.read_text())["file"]
-        if path.is_file():
-            return path
+    from harness.sandbox.safe_files import UnsafeFileError, entry_kind, read_json, require_plain
+
+    run_dir = Path(run_dir)
+    pointer = run_dir / CHECKPOINTS / "latest.json"
+    if entry_kind(pointer, root=run_dir) != "missing":
+        try:
+            name = read_json(pointer, root=run_dir).get("file")
+        except (OSError, ValueError, AttributeError):
+            name = None
+        if name is not None and (not isinstance(name, str) or Path(name).name != name):
+            raise UnsafeFileError(
+                f"{pointer} names {str(name)[:80]!r}, not a file in {CHECKPOINTS}/; the "
+                "harness reads checkpoints only inside the run folder: train a new run"
+            )
+        if name and entry_kind(run_dir / CHECKPOINTS / name, root=run_dir) != "missing":
+            return require_plain(run_dir / CHECKPOINTS / name, root=run_dir)
     if missing_ok:
         return None
     raise RunNotFoundError(f"run {run_dir} has no checkpoint yet; train it first")
 
 
 def git_commit(path: Path) -> str:
-    """The commit of the repository holding ``path`` (``+dirty`` if it has local changes)."""
+    """The commit of the repository holding ``path`` (``+dirty`` if it has local changes).
+
+    A team folder that is a repository of its own (a ``.git`` inside it, made by the team) is
+    not asked: its config could name programs that ``git status`` runs (``core.fsmonitor``),
+    in the parent, outside any sandbox. Its commit is recorded as ``unknown``.
+    """
+    if os.path.lexists(Path(path) / ".git"):
+        return "unknown"
     try:
         commit = subprocess.run(
             ["git", "-C", str(path), "rev-parse", "HEAD"],

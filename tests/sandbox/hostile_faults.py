@@ -108,5 +108,19 @@ def link_out() -> None:
     )
 
 
+def link_config() -> None:
+    """The observed attack: at exit, after the harness has written its last config.json, the
+    train job replaces it with a link to the split file beside the test data, hoping that the
+    parent reads it through the link and rewrites it as a plain copy in the run folder."""
+    import atexit
+
+    def relink() -> None:
+        config = Path(_request()["run_dir"]) / "config.json"
+        config.unlink(missing_ok=True)
+        config.symlink_to(F["split_file"])
+
+    atexit.register(relink)
+
+
 if F["phase"] == JOB:
     globals()[F["fault"]]()

@@ -7,7 +7,9 @@ descriptors, hard links, OpenCV, torchvision, ``torch.from_file``, ``/proc``, a 
 a socket on 127.0.0.1, and reports what it got; the test checks the files and the socket
 itself too. The faulty teams fork 200 processes, leave ``setsid`` processes behind, allocate
 far past the memory limit, print 100 MB, exit before reporting, forge a result, or plant links
-out of their run folder.
+out of their run folder (one, at exit, turns ``config.json`` into a link to the split file);
+other teams hand in a ``checkpoint.pt`` linked to a victim's and a ``samples/`` folder of links
+to the test images (issue 21; every file of the class is in ``test_links_refused.py``).
 
 Under strict isolation every attack must fail in every job. Under soft isolation the suite
 pins down which attacks still succeed, so that the account of soft mode in
@@ -34,6 +36,7 @@ import pytest
 
 from harness.data.cache import cached_split, heldout_cache_root
 from harness.data.demo import make_demo_dataset
+from harness.data.split import make_split, split_path
 from harness.errors import HarnessError
 from harness.sandbox import limits as limits_module
 from harness.sandbox.limits import job_limits
@@ -412,5 +415,61 @@ def test_forged_samples_and_planted_links_buy_nothing(
         config = {"fault": "link_out", "phase": "train", "marker": marker, **targets}
         team = hostile_team(arena, "linker", "hostile_faults", config)
         run_job(arena, team, "train")  # a forged success, links planted in its run folder
-        with pytest.raises(HarnessError, match="leads outside the run folder"):
+        with pytest.raises(HarnessError, match=r"latest\.json names .*, not a file in checkpoints"):
             run_job(arena, team, "sample")
+
+
+def _regular_files_hold(secret: bytes, folders: list[Path]) -> list[str]:
+    """Regular files (links not followed) under ``folders`` whose bytes contain ``secret``."""
+    found = []
+    for folder in folders:
+        for dirpath, _, names in os.walk(folder):
+            for name in names:
+                path = Path(dirpath) / name
+                if not path.is_symlink() and path.is_file() and secret in path.read_bytes():
+                    found.append(str(path))
+    return found
+
+
+@requires_bwrap
+def test_a_config_linked_to_the_split_by_team_code_is_refused_not_copied(
+    arena: Arena, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HARNESS_ISOLATION", "strict")
+    make_split(arena.data, public_fraction=0.5, seed=424242)
+    secret = split_path(arena.data).read_bytes()
+    config = {"fault": "link_config", "phase": "train", "marker": "-", "split_file": ""}
+    config["split_file"] = str(split_path(arena.data))
+    team = hostile_team(arena, "relinker", "hostile_faults", config)
+    with pytest.raises(HarnessError, match=r"config\.json is a symbolic link") as info:
+        run_job(arena, team, "train")  # the parent stamps the run's isolation after the job
+    assert "\n" not in str(info.value)
+    with pytest.raises(HarnessError, match=r"config\.json is a symbolic link"):
+        run_job(arena, team, "sample")
+    assert not _regular_files_hold(secret, [arena.runs / "relinker", team])
+    (run,) = [p for p in (arena.runs / "relinker").iterdir() if p.is_dir()]
+    assert (run / "config.json").is_symlink(), "the parent rewrote the link as a file"
+
+
+@requires_bwrap
+def test_handed_in_links_to_a_victim_or_the_test_images_are_refused_not_bound(
+    arena: Arena, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.scoring.score import Scorer, ScoreSettings
+
+    monkeypatch.setenv("HARNESS_ISOLATION", "strict")
+    settings = ScoreSettings(n_per_class=4, bootstrap=0, dims=64, samples_image_size=SIZE)
+    scorer = Scorer(data_root=arena.data, runs_root=arena.runs, settings=settings, say=print)
+    borrower = write_team(arena.submissions / "borrower")
+    (borrower / "checkpoint.pt").symlink_to(arena.guarded["victim_checkpoint"])
+    with pytest.raises(HarnessError, match=r"^borrower: checkpoint\.pt is a symbolic link"):
+        scorer.score_team(borrower)
+    copier = arena.submissions / "copier"
+    for name in ("with_mask", "without_mask"):
+        folder = copier / "samples" / name
+        folder.mkdir(parents=True)
+        for image in sorted((arena.data / "test" / name).iterdir()):
+            (folder / image.name).symlink_to(os.path.relpath(image, folder))
+    with pytest.raises(HarnessError, match=r"^copier: samples/\w+/.* is a symbolic link"):
+        scorer.score_team(copier)
+    assert not list(arena.runs.glob("borrower/**/*.npz")) + list(arena.runs.glob("copier/**/*"))

@@ -14,7 +14,7 @@ teams' pages stay around a megabyte; the browser scales them up.
 
 from __future__ import annotations
 
-import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,8 @@ import numpy as np
 from PIL import Image
 
 from harness.classes import CLASS_NAMES, NUM_CLASSES
+from harness.sandbox.safe_files import UnsafeFileError, entry_kind, plain_file_names, read_json
+from harness.sandbox.safe_images import NpyHeader, read_npz, read_picture
 from harness.training import runs
 
 THUMB_PER_CLASS = 4
@@ -30,18 +32,26 @@ GRID_PER_CLASS = 32
 GRID_COLUMNS = 8
 PHOTO_QUALITY = 85
 PNG_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+SAMPLES_MAX_BYTES = 512 * 2**20  # a samples file larger than this is not drawn on a page
 
 
 def nearest_pairs_image(run_dir: Path) -> Path | None:
     """The memorisation check's picture in a run folder: the newest PNG whose name contains
     ``nearest`` or ``memoris``. Competition mode (issue 14) writes it and owns its name; this
     looks for either word so the site needs no change when it lands."""
+    run_dir = Path(run_dir)
     found = [
         p
-        for p in Path(run_dir).rglob("*.png")
-        if "nearest" in p.name.lower() or "memoris" in p.name.lower()
+        for p in run_dir.rglob("*.png")
+        if ("nearest" in p.name.lower() or "memoris" in p.name.lower())
+        and _plain(p, run_dir)  # no link leads a page out of the run
     ]
     return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
+def _plain(path: Path, root: Path) -> bool:
+    """Whether ``path`` is a plain file inside ``root``: no link on the way, one name."""
+    return entry_kind(path, root=root) == "file" and os.lstat(path).st_nlink == 1
 
 
 @dataclass
@@ -69,14 +79,35 @@ def _row_text(row: dict[str, Any], key: str) -> str:
     return str(value)
 
 
-def read_class_arrays(path: Path, keep: int) -> tuple[list[np.ndarray], int]:
+def _accept_samples(headers: dict[str, NpyHeader]) -> int:
+    images = headers["images"]
+    if images.nbytes > SAMPLES_MAX_BYTES:
+        raise ValueError(f"images declare {images.nbytes / 2**20:.0f} MiB, too many for a page")
+    return images.nbytes + headers["labels"].nbytes
+
+
+def read_class_arrays(
+    path: Path, keep: int, root: Path | None = None
+) -> tuple[list[np.ndarray], int]:
     """The first ``keep`` images of each class of a samples ``.npz`` and the count per class.
+
+    Read through :mod:`harness.sandbox.safe_images` inside ``root`` (default: the file's
+    folder): no link followed, headers checked before inflating.
 
     Raises:
         ValueError: the file is not a samples file (the caller turns this into a note).
     """
-    with np.load(path, allow_pickle=False) as archive:
-        images, labels = archive["images"], archive["labels"]
+    try:
+        arrays = read_npz(
+            Path(path),
+            root=root or Path(path).parent,
+            keys=("images", "labels"),
+            check=_accept_samples,
+            max_file_bytes=SAMPLES_MAX_BYTES + 2**20,
+        )
+    except UnsafeFileError as exc:
+        raise ValueError(str(exc)) from None
+    images, labels = arrays["images"], arrays["labels"]
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"images are {images.dtype} {images.shape}, not uint8 [N, S, S, 3]")
     if labels.shape != (len(images),):
@@ -89,15 +120,24 @@ def read_class_arrays(path: Path, keep: int) -> tuple[list[np.ndarray], int]:
 
 
 def _read_png_folders(folder: Path, keep: int) -> tuple[list[np.ndarray], int]:
-    """A samples submission's ``samples/<class>/*.png`` as arrays (the first ``keep``)."""
+    """A samples submission's ``samples/<class>/*.png`` as arrays (the first ``keep``), read
+    without following links out of the team folder and with each header checked first."""
     arrays, total = [], []
+    team_dir = folder.parent
     for name in CLASS_NAMES:
-        files = sorted(p for p in (folder / name).glob("*") if p.suffix.lower() in PNG_SUFFIXES)
+        try:
+            names = plain_file_names(folder / name, root=team_dir, limit=100_000)
+        except UnsafeFileError as exc:
+            raise ValueError(str(exc)) from None
+        files = [folder / name / n for n in names if Path(n).suffix.lower() in PNG_SUFFIXES]
         total.append(len(files))
         with_pixels = []
         for path in files[:keep]:
-            with Image.open(path) as image:
-                with_pixels.append(np.asarray(image.convert("RGB")))
+            try:
+                picture, _ = read_picture(path, root=team_dir, size=None, max_pixels=1024 * 1024)
+            except UnsafeFileError as exc:
+                raise ValueError(str(exc)) from None
+            with_pixels.append(picture)
         if not with_pixels:
             raise ValueError(f"no images in {folder / name}")
         arrays.append(np.stack(with_pixels))
@@ -114,16 +154,26 @@ def _scored_samples_file(row: dict[str, Any], run_dir: Path) -> Path | None:
         _row_text(row, "sample_seed"),
     )
     exact = folder / f"samples-{Path(checkpoint).stem}-n{n}-seed{seed}.npz"
-    if checkpoint and exact.is_file():
+    if checkpoint and entry_kind(exact, root=run_dir) == "file":
         return exact
-    found = sorted(folder.glob("samples-*.npz"), key=lambda p: p.stat().st_mtime)
+    if entry_kind(folder, root=run_dir) != "dir":
+        return None
+    found = sorted(
+        (p for p in folder.glob("samples-*.npz") if entry_kind(p, root=run_dir) == "file"),
+        key=lambda p: p.stat().st_mtime,
+    )
     return found[-1] if found else None
 
 
 def _walk_file(row: dict[str, Any], run_dir: Path) -> Path | None:
     """The run's latent walk from the row's checkpoint, else its newest walk."""
     folder = run_dir / runs.SAMPLES
-    found = sorted(folder.glob("walk-*.npz"), key=lambda p: p.stat().st_mtime)
+    if entry_kind(folder, root=run_dir) != "dir":
+        return None
+    found = sorted(
+        (p for p in folder.glob("walk-*.npz") if entry_kind(p, root=run_dir) == "file"),
+        key=lambda p: p.stat().st_mtime,
+    )
     stem = Path(_row_text(row, "checkpoint")).stem
     same = [p for p in found if stem and p.name.startswith(f"walk-{stem}-")]
     return (same or found or [None])[-1]
@@ -144,29 +194,31 @@ def find_team_files(row: dict[str, Any], *, runs_root: Path, submissions: Path) 
         samples_path = _scored_samples_file(row, run_dir)
         if samples_path is not None:
             _load_samples(
-                files, samples_path, lambda: read_class_arrays(samples_path, GRID_PER_CLASS)
+                files,
+                samples_path,
+                lambda: read_class_arrays(samples_path, GRID_PER_CLASS, run_dir),
             )
         walk_path = _walk_file(row, run_dir)
         if walk_path is not None:
             try:
-                files.walk, _ = read_class_arrays(walk_path, 10_000)
+                files.walk, _ = read_class_arrays(walk_path, 10_000, run_dir)
                 files.walk_from = walk_path.name
             except (OSError, ValueError, KeyError) as exc:
                 files.notes["walk"] = f"{walk_path.name} is unreadable ({exc})"
         files.nearest = nearest_pairs_image(run_dir)
         curves = run_dir / "loss_curves.png"
-        files.loss_curves = curves if curves.is_file() else None
+        files.loss_curves = curves if _plain(curves, run_dir) else None
         config_path = run_dir / runs.CONFIG
-        if config_path.is_file():
+        if entry_kind(config_path, root=run_dir) != "missing":
             try:
-                files.config = json.loads(config_path.read_text())
-            except (OSError, ValueError) as exc:
+                files.config = read_json(config_path, root=run_dir)
+            except (OSError, ValueError, UnsafeFileError) as exc:
                 files.notes["hparams"] = f"{config_path.name} is unreadable ({exc})"
     if files.samples is None and team_dir is not None:
         path, folder = team_dir / "samples.npz", team_dir / "samples"
-        if path.is_file():
-            _load_samples(files, path, lambda: read_class_arrays(path, GRID_PER_CLASS))
-        elif folder.is_dir():
+        if entry_kind(path, root=team_dir) == "file":
+            _load_samples(files, path, lambda: read_class_arrays(path, GRID_PER_CLASS, team_dir))
+        elif entry_kind(folder, root=team_dir) == "dir":
             _load_samples(files, folder, lambda: _read_png_folders(folder, GRID_PER_CLASS))
     _note_missing(files, source=source, has_run=has_run, run_id=run_id, team=team)
     return files
@@ -233,8 +285,7 @@ def save_photo(image: Image.Image, path: Path) -> tuple[int, int]:
 def reencode(source: Path, path: Path, *, lossless: bool, max_width: int = 960) -> tuple[int, int]:
     """Re-encode a picture the harness drew elsewhere (loss curves: ``lossless``; a contact
     sheet of faces: lossy) as WebP, no wider than ``max_width``; returns its pixel size."""
-    with Image.open(source) as image:
-        picture = image.convert("RGB")
+    picture = Image.fromarray(read_picture(source, root=Path(source).parent, size=None)[0])
     if picture.width > max_width:
         height = round(picture.height * max_width / picture.width)
         picture = picture.resize((max_width, height), Image.Resampling.LANCZOS)
