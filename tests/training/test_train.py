@@ -66,13 +66,44 @@ def test_a_max_steps_run_says_where_it_stopped_and_is_not_complete(
         main([*args, "--max-steps", "3", "--epochs", "2"])
     assert info.value.code == 0
     out = capsys.readouterr().out
-    assert "stopped at --max-steps 3, 3 of 6 batches into epoch 1 of 2; not complete" in out
+    assert (
+        "stopped at --max-steps 3 (step 3), 3 of 6 batches into epoch 1 of 2; not complete" in out
+    )
     assert "trained to epoch 0" not in out
     (run_dir,) = (tmp_path / "runs" / "tiny").iterdir()
     assert runs.read_config(run_dir)["status"] == "max_steps"
+    # --max-steps limits one session: resumed at step 3, six more steps end at step 9. It used
+    # to count from the run's start (stopping at 6) and, resumed past it, train nothing.
     with pytest.raises(SystemExit):
         main([*args, "--resume", "latest", "--max-steps", "6", "--epochs", "2"])
-    assert "stopped at --max-steps 6, after epoch 1 of 2; not complete" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "stopped at --max-steps 6 (step 3 -> 9), 3 of 6 batches into epoch 2 of 2" in out
+    with pytest.raises(SystemExit):
+        main([*args, "--resume", "latest", "--max-steps", "2", "--epochs", "2"])
+    assert "--max-steps 2 (step 9 -> 11)" in capsys.readouterr().out
+    assert runs.read_config(run_dir)["steps_done"] == 11
+
+
+def test_max_steps_on_resume_past_the_first_limit_still_trains(
+    tiny_team: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    # The newcomer's case: stopped at 8, resumed with a smaller --max-steps 6; it trained 0.
+    first = train_team(
+        tiny_team,
+        data_root=tiny_data,
+        runs_root=tmp_path,
+        overrides={"epochs": 3, "max_steps": 8},
+        image_size=16,
+    )
+    again = train_team(
+        tiny_team,
+        data_root=tiny_data,
+        runs_root=tmp_path,
+        overrides={"max_steps": 6},
+        resume="latest",
+    )
+    assert (first["steps_done"], again["steps_done"]) == (8, 14)
+    assert again["session_start_step"] == 8 and again["status"] == "max_steps"
 
 
 WGAN_VARIANT = {
