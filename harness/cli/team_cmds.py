@@ -166,7 +166,9 @@ def train(
     assert team is not None
     result = train_team(
         team,
-        data_root=data_root(data),
+        # Without --data a resumed run trains on the folder it recorded, a new one on the
+        # default (see harness.paths.data_root).
+        data_root=None if data is None else data_root(data),
         runs_root=runs_root(runs),
         overrides=overrides,
         device=device,

@@ -138,6 +138,7 @@ class Trainer:
         from harness.spec import apply_overrides, load_spec
         from harness.training import augment, diffaugment, losses
 
+        self.request = request
         self.run_dir = Path(request["run_dir"])
         self.team_dir = Path(request["team_dir"])
         self.spec = load_spec(self.team_dir)
@@ -353,6 +354,11 @@ class Trainer:
         return "max_steps" if self.finished() else "stopped"
 
     def _resume_command(self) -> str:
+        """What to paste to continue: the parent's spelling of it (with ``--runs`` and
+        ``--device`` when they were given), else the plain form."""
+        given = self.request.get("resume_command")
+        if isinstance(given, str) and given:
+            return given
         return f"harness train {self.team_dir} --resume {self.run_dir.name}"
 
     def _record_failure(self, error: str) -> None:

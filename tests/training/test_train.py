@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -215,7 +216,7 @@ def test_resume_refuses_changed_settings(tiny_team: Path, tiny_data: Path, tmp_p
         )
 
 
-HarnessLauncher = Callable[[list[str]], "subprocess.Popen[bytes]"]
+HarnessLauncher = Callable[..., "subprocess.Popen[bytes]"]
 
 
 @pytest.fixture
@@ -225,7 +226,7 @@ def harness_cli() -> Iterator[HarnessLauncher]:
     own kill would otherwise leave one training for hours (it happened once)."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def launch(args: list[str]) -> subprocess.Popen[bytes]:
+    def launch(args: list[str], cwd: Path | None = None) -> subprocess.Popen[bytes]:
         # SIGINT back to its default: a shell's background job (`./scripts/test.sh &`) ignores
         # it, children inherit that, and Python then keeps ignoring it, so Ctrl-C tests would
         # hang.
@@ -235,6 +236,7 @@ def harness_cli() -> Iterator[HarnessLauncher]:
             stderr=subprocess.PIPE,
             start_new_session=True,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            cwd=cwd,
         )
         started.append(proc)
         return proc
@@ -343,6 +345,38 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(
     run_dir = runs.find_run(runs_root, "tiny")
     assert runs.read_config(run_dir)["status"] == "interrupted"
     assert checkpoint.load(runs.latest_checkpoint(run_dir))["step"] >= 6
+
+
+def test_the_ctrl_c_resume_hint_works_when_pasted(
+    tiny_team: Path, tiny_data: Path, tmp_path: Path, harness_cli: HarnessLauncher
+) -> None:
+    # The hint used to leave out --data (and --runs), so pasting it failed with "data folder
+    # data/facemask does not exist". Started from tmp_path with relative paths, as a user
+    # types them; the run records its data folder, so the hint needs no --data.
+    assert tiny_team == tmp_path / "submissions" / "tiny"
+    args = ["train", "submissions/tiny", "--data", str(tiny_data), "--runs", "out/runs"]
+    proc = harness_cli([*args, "--epochs", "100000"], cwd=tmp_path)
+    runs_root = tmp_path / "out" / "runs"
+    _wait_for_epoch(runs_root, 1, proc)
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err.decode()
+    hint = err.decode().split("resume with `")[1].split("`")[0]
+    run_dir = runs.find_run(runs_root, "tiny")
+    assert hint == f"harness train submissions/tiny --resume {run_dir.name} --runs out/runs"
+    assert runs.read_config(run_dir)["data_root"] == str(tiny_data.resolve())
+    stopped = checkpoint.load(runs.latest_checkpoint(run_dir))["step"]
+    # Paste it: the same run continues (on its own data) until the next Ctrl-C.
+    words = shlex.split(hint)
+    assert words[0] == "harness"
+    again = harness_cli(words[1:], cwd=tmp_path)
+    _wait_for_epoch(runs_root, stopped // 6 + 1, again)
+    os.kill(again.pid, signal.SIGINT)
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 130, err.decode()
+    assert f"resume with `{hint}`" in err.decode()
+    assert checkpoint.load(runs.latest_checkpoint(run_dir))["step"] > stopped
+    assert [p.name for p in (runs_root / "tiny").iterdir()] == [run_dir.name]
 
 
 def test_nan_stops_training_and_keeps_the_last_good_checkpoint(
