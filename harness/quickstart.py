@@ -14,8 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.data.demo import is_demo, make_demo_dataset
-from harness.errors import DataError
+from harness.errors import DataError, Interrupted
 from harness.paths import DATA_ENV, DEFAULT_DATA
+
+
+class QuickstartInterrupted(Interrupted):
+    """Ctrl-C during the quickstart; the message names the stage and how to go on from it."""
 
 
 @dataclass(frozen=True)
@@ -99,30 +103,47 @@ def run_quickstart(
     from harness.training.train import train_team
 
     workdir.mkdir(parents=True, exist_ok=True)
-    found = resolve_quickstart_data(
-        data_flag, workdir, say, allow_download=allow_download, demo_sizes=demo_sizes
-    )
+    runs_root = workdir / "runs"
+    board_path = workdir / "leaderboard" / "results.csv"
+    try:
+        found = resolve_quickstart_data(
+            data_flag, workdir, say, allow_download=allow_download, demo_sizes=demo_sizes
+        )
+    except KeyboardInterrupt:
+        raise QuickstartInterrupted(
+            "quickstart interrupted while getting the data; nothing was trained or scored; "
+            "run the same `harness quickstart` command again to start over"
+        ) from None
     say(f"data: {found.root} ({found.how})")
     say(f"training {team_dir} for {epochs} epoch(s) ...")
-    runs_root = workdir / "runs"
-    trained = train_team(
-        team_dir,
-        data_root=found.root,
-        runs_root=runs_root,
-        overrides={"epochs": epochs},
-        device=device,
-    )
+    score = _score_command(team_dir, found.root, runs_root, board_path, n_per_class, device)
+    try:
+        trained = train_team(
+            team_dir,
+            data_root=found.root,
+            runs_root=runs_root,
+            overrides={"epochs": epochs},
+            device=device,
+        )
+    except KeyboardInterrupt:
+        why = _training_interrupted(team_dir, runs_root, device, score)
+        raise QuickstartInterrupted(why) from None
     say(f"scoring with {n_per_class} samples per class against the held-out test images ...")
     settings = settings or quickstart_settings(n_per_class, device)
-    scorer = Scorer(
-        data_root=found.root,
-        runs_root=runs_root,
-        settings=settings,
-        say=say,
-        label_judge=LabelJudge(found.root, device=device, say=say),
-    )
-    rows = scorer.score_teams([team_dir])
-    board_path = workdir / "leaderboard" / "results.csv"
+    try:
+        scorer = Scorer(
+            data_root=found.root,
+            runs_root=runs_root,
+            settings=settings,
+            say=say,
+            label_judge=LabelJudge(found.root, device=device, say=say),
+        )
+        rows = scorer.score_teams([team_dir])
+    except KeyboardInterrupt:
+        raise QuickstartInterrupted(
+            f"quickstart interrupted while scoring {team_dir}; the trained run is kept in "
+            f"{runs_root}; score it with `{score}` (one-time caches already computed are kept)"
+        ) from None
     leaderboard.append_rows(rows, board_path)
     board = leaderboard.ranked(leaderboard.read(board_path))
     return {
@@ -133,3 +154,36 @@ def run_quickstart(
         "board": board,
         "board_path": str(board_path),
     }
+
+
+def _score_command(
+    team_dir: Path, data: Path, runs_root: Path, board: Path, n_per_class: int, device: str
+) -> str:
+    """The ``harness score`` command that does the quickstart's scoring step on its own."""
+    import shlex
+
+    words = ["harness", "score", str(team_dir), "--data", str(data), "--runs", str(runs_root)]
+    words += ["--leaderboard", str(board), "--n", str(n_per_class)]
+    if device != "auto":
+        words += ["--device", device]
+    return shlex.join(words)
+
+
+def _training_interrupted(team_dir: Path, runs_root: Path, device: str, score: str) -> str:
+    """What to say when Ctrl-C stopped the quickstart's training: resume and score, when a
+    checkpoint was saved; else start over."""
+    from harness.errors import HarnessError
+    from harness.training import runs
+    from harness.training.resume import resume_command
+
+    again = "run the same `harness quickstart` command again to start over"
+    try:
+        run_dir = runs.find_run(runs_root, runs.team_name(team_dir))
+    except HarnessError:
+        return f"quickstart interrupted while training {team_dir}, before a checkpoint; {again}"
+    resume = resume_command(team_dir, runs_root, run_dir.name, device)
+    return (
+        f"quickstart interrupted while training {team_dir}; its checkpoint is saved: to finish "
+        f"the loop, finish its training with `{resume}`, then score it with `{score}`; "
+        f"or {again}"
+    )

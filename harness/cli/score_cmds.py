@@ -181,7 +181,13 @@ def score(
 
     rows = scorer.score_teams(teams, run_id=run, on_row=on_row)  # type: ignore[arg-type]
     if not all_teams and not rows:
-        raise HarnessError(next(iter(scorer.not_trained.values())))
+        reasons = list(scorer.not_trained.values())
+        raise HarnessError(
+            reasons[0]
+            if len(reasons) == 1
+            else f"none of the {len(reasons)} teams has a trained run (each is named above); "
+            "train one with `harness train TEAM`"
+        )
     import pandas as pd
 
     from harness.board.boards import current_split, public_board
