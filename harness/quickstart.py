@@ -1,7 +1,7 @@
 """``harness quickstart``: the whole loop once, for a newcomer's first run.
 
-Data comes from ``--data`` / ``HARNESS_DATA`` / ``data/facemask`` when there, else from the
-download; offline with no copy it draws the synthetic demo set and says, loudly, that its scores
+Data comes from ``--data`` / ``HARNESS_DATA`` / the user's settings file / ``data/facemask``
+when there, else from the download; offline with no copy it draws the synthetic demo set and says, loudly, that its scores
 mean nothing. Everything it writes stays under one work folder (``quickstart/`` by default), so
 a first run never touches the repository's leaderboard.
 """
@@ -52,6 +52,15 @@ def resolve_quickstart_data(
     if explicit is not None:
         data.list_split(explicit, "train")  # a wrong folder fails here with a precise message
         return QuickstartData(explicit, "given by --data / HARNESS_DATA", is_demo(explicit))
+    from harness.settings import read_settings
+
+    settings = read_settings()
+    recorded = settings.get("data")
+    if recorded:
+        data.list_split(Path(recorded), "train")
+        return QuickstartData(
+            Path(recorded), f"from the settings file {settings.path}", is_demo(Path(recorded))
+        )
     if DEFAULT_DATA.is_dir() and any(DEFAULT_DATA.iterdir()):
         return QuickstartData(DEFAULT_DATA, f"found in {DEFAULT_DATA}", is_demo(DEFAULT_DATA))
     if allow_download:
@@ -187,3 +196,38 @@ def _training_interrupted(team_dir: Path, runs_root: Path, device: str, score: s
         f"the loop, finish its training with `{resume}`, then score it with `{score}`; "
         f"or {again}"
     )
+
+
+def remember_data(flag: Path) -> str | None:
+    """Record ``--data`` in the user's settings file when it names no data folder yet, so
+    that later commands (and ``harness doctor``) find it without the flag; returns the one
+    line that says what was done (or how to do it), None when there is nothing to say.
+
+    A folder already recorded is never replaced behind the user's back, a demo set is never
+    recorded, and a folder that is not a dataset is left to the quickstart's own error.
+    """
+    from harness import data
+    from harness.errors import HarnessError
+    from harness.settings import read_settings, write_setting
+
+    folder = Path(flag).expanduser().resolve()
+    try:
+        data.list_split(folder, "train")
+        settings = read_settings()
+    except HarnessError:
+        return None
+    if is_demo(folder):
+        return None
+    recorded = settings.get("data")
+    if recorded is None:
+        written = write_setting("data", str(folder))
+        return (
+            f"recorded {folder} as your data folder in {written.path}: later commands need no "
+            "--data (`harness config show`; `harness config unset data` forgets it)"
+        )
+    if Path(recorded).expanduser().resolve() != folder:
+        return (
+            f"your settings name {recorded} as the data folder; to make {folder} the default: "
+            f"`harness config set data {folder}`"
+        )
+    return None

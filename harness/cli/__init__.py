@@ -14,6 +14,7 @@ import sys
 
 from harness.cli import (
     competition_cmds,
+    config_cmds,
     data_cmds,  # noqa: F401  (importing it registers the data group)
     doctor_cmd,
     quickstart_cmd,
@@ -46,6 +47,7 @@ for _name, _command in (
 ):
     app.command(_name)(_command)
 data_app.command("split")(competition_cmds.data_split)
+app.add_typer(config_cmds.config_app, name="config")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -28,10 +28,13 @@ def quickstart(
     isolation: IsolationOpt = None,
 ) -> None:
     """Run the whole loop once: data, a short training, scoring, the ranked board."""
-    from harness.quickstart import QuickstartInterrupted, run_quickstart
+    from harness.quickstart import QuickstartInterrupted, remember_data, run_quickstart
     from harness.sandbox.isolation import use_isolation
 
     use_isolation(isolation)
+    note = remember_data(data) if data is not None else None
+    if note:
+        err(note)
     try:
         outcome = run_quickstart(
             data_flag=data,
