@@ -17,6 +17,7 @@ from harness.cli import (
     config_cmds,
     data_cmds,  # noqa: F401  (importing it registers the data group)
     doctor_cmd,
+    prepare_cmd,
     quickstart_cmd,
     reference_cmds,
     score_cmds,
@@ -33,6 +34,7 @@ __all__ = ["app", "jsonable", "main", "parse_sets"]
 for _name, _command in (
     ("quickstart", quickstart_cmd.quickstart),
     ("doctor", doctor_cmd.doctor),
+    ("prepare", prepare_cmd.prepare),
     ("validate", team_cmds.validate),
     ("train", team_cmds.train),
     ("sample", team_cmds.sample),

@@ -35,6 +35,16 @@ from harness.errors import HarnessError
 
 BootstrapOpt = Annotated[int, typer.Option(help="Bootstrap replicates for the interval (0: none).")]
 LabelsOpt = Annotated[bool, typer.Option(help="Measure label fidelity with the mask classifier.")]
+MemorisationOpt = Annotated[
+    bool,
+    typer.Option(
+        help=(
+            "Measure memorisation (MiFID) against the train images; its one-time pass over "
+            "their features is the longest of a first score (`harness prepare` does it ahead). "
+            "--no-memorisation skips it; the row then says it was not measured."
+        )
+    ),
+]
 
 
 def checked_rules(competition: Path | None, n: int | None) -> dict[str, object]:
@@ -93,6 +103,7 @@ def score(
     seed: Annotated[int, typer.Option(help="Sample seed, the same for every team.")] = 0,
     bootstrap: BootstrapOpt = 100,
     labels: LabelsOpt = True,
+    memorisation: MemorisationOpt = True,
     device: DeviceOpt = "auto",
     leaderboard: BoardOpt = Path("leaderboard/results.csv"),
     competition: CompetitionOpt = None,
@@ -147,6 +158,7 @@ def score(
     settings = ScoreSettings(
         seed=seed,
         bootstrap=bootstrap,
+        memorisation=memorisation,
         device=device,
         sample_timeout_s=timeout,
         memory_gib=memory_gib,
