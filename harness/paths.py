@@ -1,7 +1,8 @@
 """Where the harness reads data and writes caches and runs.
 
-Each location follows one precedence: command-line flag, then environment variable, then a
-default relative to the working directory (or the user cache folder). Nothing here points at a
+Each location follows one precedence: command-line flag, then environment variable, then (for
+the data folder) the user's settings file, then a default relative to the working directory
+(or the user cache folder). Nothing here points at a
 particular machine: the data sits wherever the user says it does.
 """
 
@@ -18,11 +19,25 @@ DEFAULT_RUNS = Path("runs")
 
 
 def data_root(flag: Path | None = None) -> Path:
-    """The dataset folder: ``--data``, else ``$HARNESS_DATA``, else ``data/facemask``."""
+    """The dataset folder: ``--data``, else ``$HARNESS_DATA``, else the user's settings file
+    (``harness config set data DIR``), else ``data/facemask``."""
+    return data_root_source(flag)[0]
+
+
+def data_root_source(flag: Path | None = None) -> tuple[Path, str]:
+    """The dataset folder and where it came from, in words (``harness doctor`` shows both)."""
     if flag is not None:
-        return Path(flag).expanduser()
+        return Path(flag).expanduser(), "--data"
     env = os.environ.get(DATA_ENV)
-    return Path(env).expanduser() if env else DEFAULT_DATA
+    if env:
+        return Path(env).expanduser(), f"${DATA_ENV}"
+    from harness.settings import read_settings
+
+    settings = read_settings()
+    recorded = settings.get("data")
+    if recorded:
+        return Path(recorded).expanduser(), f"settings file {settings.path}"
+    return DEFAULT_DATA, "the default"
 
 
 def cache_root() -> Path:

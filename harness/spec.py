@@ -248,7 +248,10 @@ def _describe(exc: BaseException, path: Path) -> str:
     if isinstance(exc, SyntaxError) and exc.lineno is not None:
         line = exc.lineno
     where = f" ({path.name} line {line})" if line is not None else ""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    # A SyntaxError's str() already ends in "(model.py, line 35)": use its bare message, so
+    # that the place is said once.
+    message = exc.msg if isinstance(exc, SyntaxError) and exc.msg else str(exc)
+    text = message.strip().splitlines()[0] if message.strip() else ""
     return f"{type(exc).__name__}: {text}{where}" if text else f"{type(exc).__name__}{where}"
 
 

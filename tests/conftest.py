@@ -151,6 +151,14 @@ def isolated_cache(
     return cache
 
 
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test has its own (absent) user settings file, never the user's own."""
+    path = tmp_path / "user-config" / "settings.toml"
+    monkeypatch.setenv("HARNESS_CONFIG", str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """24 + 24 train and 12 + 12 test demo faces at 32 x 32 (read-only by convention)."""

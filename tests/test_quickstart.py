@@ -59,3 +59,68 @@ def test_quickstart_uses_the_given_data_and_checks_it(tiny_data: Path, tmp_path:
 
     with pytest.raises(DataError, match="does not exist"):
         resolve_quickstart_data(tmp_path / "typo", tmp_path, print)
+
+
+def test_ctrl_c_in_the_quickstart_says_what_stopped_and_how_to_go_on(
+    tiny_team: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    # It exited 130 without a word. A real Ctrl-C (SIGINT to the harness) during training.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    workdir = tmp_path / "qs"
+    args = ["quickstart", "--data", str(tiny_data), "--team", str(tiny_team)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", *args, "--workdir", str(workdir), "--epochs", "1000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not list(workdir.glob("runs/tiny/*/checkpoints/epoch-*.pt")):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    text = err.decode()
+    assert proc.returncode == 130, text
+    last = text.strip().splitlines()[-1]
+    assert last.startswith(f"quickstart interrupted while training {tiny_team}"), text
+    assert "finish its training with `harness train" in last and "--resume" in last
+    assert f"then score it with `harness score {tiny_team} --data {tiny_data}" in last
+
+
+def test_ctrl_c_while_the_quickstart_scores_names_the_score_command(
+    tiny_team: Path, tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.quickstart import QuickstartInterrupted
+    from harness.scoring.score import Scorer
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # as Ctrl-C lands in the scoring stage
+
+    monkeypatch.setattr(Scorer, "score_teams", interrupted)
+    with pytest.raises(QuickstartInterrupted) as info:
+        run_quickstart(
+            data_flag=tiny_data,
+            team_dir=tiny_team,
+            workdir=tmp_path / "qs",
+            epochs=1,
+            n_per_class=8,
+            device="cpu",
+            say=print,
+        )
+    message = str(info.value)
+    assert message.startswith(f"quickstart interrupted while scoring {tiny_team}")
+    assert f"harness score {tiny_team} --data {tiny_data} --runs {tmp_path / 'qs' / 'runs'}" in (
+        message
+    )

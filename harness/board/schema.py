@@ -83,7 +83,7 @@ NUMBER_COLUMNS = frozenset(
         "steps_trained",
     }
 )
-FLAG_COLUMNS = frozenset({"used_ema", "demo_data", "reference"})
+FLAG_COLUMNS = frozenset({"used_ema", "demo_data", "reference", "memorisation_measured"})
 
 # What a missing number or flag may look like in the file (pandas writes missing as empty).
 MISSING = frozenset({"", "nan", "NaN", "NA", "<NA>", "N/A", "n/a", "null", "NULL", "None"})

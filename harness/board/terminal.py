@@ -67,8 +67,14 @@ def _mifid(column: str) -> Cell:
     return cell
 
 
-def _flag(column: str) -> Cell:
-    return lambda r: "yes" if str(r.get(column)).strip().lower() in ("true", "1") else ""
+def _memorised(row: pd.Series) -> str:
+    """``yes``, ``no``, or ``not measured``: a row scored with ``--no-memorisation`` (or
+    before the check existed) has a blank ``memorised``, which must never read as "no"."""
+    value = row.get("memorised")
+    measured = str(row.get("memorisation_measured")).strip().lower()
+    if measured in ("false", "0") or _text(value) == "":
+        return "not measured"
+    return "yes" if str(value).strip().lower() in ("true", "1") else "no"
 
 
 _RANK_TEAM: tuple[tuple[str, Cell], ...] = (
@@ -95,7 +101,7 @@ PUBLIC_CELLS: tuple[tuple[str, Cell], ...] = (
     *_per_class("FID pub", "fid_public", 1, short=True),
     *_per_class("cover pub", "coverage_public", 3, short=True),
     *_per_class("labels", "label_fidelity", 3, short=True),
-    ("memo-\nrised", _flag("memorised")),
+    ("memo-\nrised", _memorised),
     ("epochs", _num("epochs_trained", 0)),
     ("source", lambda r: _text(r.get("source"))),
     ("submission", lambda r: _text(r.get("submission_id"))),
@@ -109,7 +115,7 @@ PRIVATE_CELLS: tuple[tuple[str, Cell], ...] = (
     ("public\nscore", _num("score_public", 1)),
     ("whole\ntest", _num("score", 1)),
     *_per_class("cover", "coverage", 3, short=True),
-    ("memo-\nrised", _flag("memorised")),
+    ("memo-\nrised", _memorised),
     ("chosen by", lambda r: _text(r.get("chosen_by"))),
     ("submission", lambda r: _text(r.get("submission_id"))),
 )

@@ -14,8 +14,10 @@ import sys
 
 from harness.cli import (
     competition_cmds,
+    config_cmds,
     data_cmds,  # noqa: F401  (importing it registers the data group)
     doctor_cmd,
+    prepare_cmd,
     quickstart_cmd,
     reference_cmds,
     score_cmds,
@@ -32,6 +34,7 @@ __all__ = ["app", "jsonable", "main", "parse_sets"]
 for _name, _command in (
     ("quickstart", quickstart_cmd.quickstart),
     ("doctor", doctor_cmd.doctor),
+    ("prepare", prepare_cmd.prepare),
     ("validate", team_cmds.validate),
     ("train", team_cmds.train),
     ("sample", team_cmds.sample),
@@ -46,6 +49,7 @@ for _name, _command in (
 ):
     app.command(_name)(_command)
 data_app.command("split")(competition_cmds.data_split)
+app.add_typer(config_cmds.config_app, name="config")
 
 
 def main(argv: list[str] | None = None) -> None:

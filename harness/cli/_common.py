@@ -29,7 +29,13 @@ app.add_typer(data_app, name="data")
 
 DataOpt = Annotated[
     Path | None,
-    typer.Option("--data", help="Dataset folder (default: $HARNESS_DATA, else data/facemask)."),
+    typer.Option(
+        "--data",
+        help=(
+            "Dataset folder (default: $HARNESS_DATA, else `harness config set data DIR`'s, "
+            "else data/facemask)."
+        ),
+    ),
 ]
 RunsOpt = Annotated[
     Path | None, typer.Option("--runs", help="Runs folder (default: $HARNESS_RUNS, else runs).")

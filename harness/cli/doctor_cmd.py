@@ -122,24 +122,30 @@ def check_weights() -> Check:
 
 
 def check_data(flag: Path | None) -> Check:
-    """The dataset folder and its split counts."""
+    """The dataset folder, where its path came from, and its split counts."""
     from harness.data.demo import is_demo
     from harness.data.layout import list_split
     from harness.errors import HarnessError
-    from harness.paths import data_root
+    from harness.paths import data_root_source
 
-    root = data_root(flag)
+    source = "?"
     try:
+        root, source = data_root_source(flag)
         counts = {split: len(list(list_split(root, split).items())) for split in ("train", "test")}
     except HarnessError as exc:
         return Check(
             "data",
             MISSING,
-            str(exc).split(";")[0],
-            "pass --data PATH, set HARNESS_DATA, or `harness data import PATH`",
+            f"{str(exc).split(';')[0]} (path from {source})",
+            "`harness config set data PATH` (said once), or pass --data PATH, set "
+            "HARNESS_DATA, or `harness data import PATH`",
         )
     demo = " (a synthetic demo set)" if is_demo(root) else ""
-    return Check("data", OK, f"{root}{demo}: {counts['train']} train, {counts['test']} test")
+    return Check(
+        "data",
+        OK,
+        f"{root}{demo} (from {source}): {counts['train']} train, {counts['test']} test",
+    )
 
 
 def check_caches() -> Check:

@@ -28,22 +28,29 @@ def quickstart(
     isolation: IsolationOpt = None,
 ) -> None:
     """Run the whole loop once: data, a short training, scoring, the ranked board."""
-    from harness.quickstart import run_quickstart
+    from harness.quickstart import QuickstartInterrupted, remember_data, run_quickstart
     from harness.sandbox.isolation import Isolation, use_isolation
 
     # The quickstart trains and scores the harness's own example team, on the user's own
     # machine: soft stays a fallback here (with its warning), and the mode is said at the end.
     mode = use_isolation(isolation)
-    outcome = run_quickstart(
-        data_flag=data,
-        team_dir=team,
-        workdir=workdir,
-        epochs=epochs,
-        n_per_class=n,
-        device=device,
-        say=err,
-        allow_download=download,
-    )
+    note = remember_data(data) if data is not None else None
+    if note:
+        err(note)
+    try:
+        outcome = run_quickstart(
+            data_flag=data,
+            team_dir=team,
+            workdir=workdir,
+            epochs=epochs,
+            n_per_class=n,
+            device=device,
+            say=err,
+            allow_download=download,
+        )
+    except QuickstartInterrupted as exc:
+        err(f"\n{exc}")
+        raise typer.Exit(130) from None
     trained = outcome["train"]
     typer.echo(
         f"\ntrained {team} for {trained['epochs_done']} epoch(s) at {trained['images_per_s']:.0f} images/s "

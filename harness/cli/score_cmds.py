@@ -36,6 +36,16 @@ from harness.errors import HarnessError
 
 BootstrapOpt = Annotated[int, typer.Option(help="Bootstrap replicates for the interval (0: none).")]
 LabelsOpt = Annotated[bool, typer.Option(help="Measure label fidelity with the mask classifier.")]
+MemorisationOpt = Annotated[
+    bool,
+    typer.Option(
+        help=(
+            "Measure memorisation (MiFID) against the train images; its one-time pass over "
+            "their features is the longest of a first score (`harness prepare` does it ahead). "
+            "--no-memorisation skips it; the row then says it was not measured."
+        )
+    ),
+]
 
 
 def checked_rules(competition: Path | None, n: int | None) -> dict[str, object]:
@@ -94,6 +104,7 @@ def score(
     seed: Annotated[int, typer.Option(help="Sample seed, the same for every team.")] = 0,
     bootstrap: BootstrapOpt = 100,
     labels: LabelsOpt = True,
+    memorisation: MemorisationOpt = True,
     device: DeviceOpt = "auto",
     leaderboard: BoardOpt = Path("leaderboard/results.csv"),
     competition: CompetitionOpt = None,
@@ -148,6 +159,7 @@ def score(
     settings = ScoreSettings(
         seed=seed,
         bootstrap=bootstrap,
+        memorisation=memorisation,
         device=device,
         sample_timeout_s=timeout,
         memory_gib=memory_gib,
@@ -182,7 +194,13 @@ def score(
 
     rows = scorer.score_teams(teams, run_id=run, on_row=on_row)  # type: ignore[arg-type]
     if not all_teams and not rows:
-        raise HarnessError(next(iter(scorer.not_trained.values())))
+        reasons = list(scorer.not_trained.values())
+        raise HarnessError(
+            reasons[0]
+            if len(reasons) == 1
+            else f"none of the {len(reasons)} teams has a trained run (each is named above); "
+            "train one with `harness train TEAM`"
+        )
     import pandas as pd
 
     from harness.board.boards import current_split, public_board

@@ -167,7 +167,9 @@ def train(
     assert team is not None
     result = train_team(
         team,
-        data_root=data_root(data),
+        # Without --data a resumed run trains on the folder it recorded, a new one on the
+        # default (see harness.paths.data_root).
+        data_root=None if data is None else data_root(data),
         runs_root=runs_root(runs),
         overrides=overrides,
         device=device,
@@ -187,7 +189,11 @@ def train(
 
 
 def _how_far(result: dict[str, Any]) -> str:
-    """Where training ended: every epoch, or where ``--max-steps`` cut it short."""
+    """Where training ended: every epoch, or where ``--max-steps`` cut this session short.
+
+    The limit is the number the user gave: a session resumed at step 8 with ``--max-steps 6``
+    says "--max-steps 6 (step 8 -> 14)", never an absolute step the user did not type.
+    """
     steps, done = result["steps_done"], result["epochs_done"]
     epochs = result.get("epochs", done)
     if result.get("status") != "max_steps":
@@ -198,7 +204,10 @@ def _how_far(result: dict[str, Any]) -> str:
         if not batch
         else f"{batch} of {per_epoch} batches into epoch {done + 1} of {epochs}"
     )
-    return f"stopped at --max-steps {steps}, {where}; not complete"
+    start = int(result.get("session_start_step") or 0)
+    limit = result.get("max_steps") or steps - start
+    span = f"step {steps}" if not start else f"step {start} -> {steps}"
+    return f"stopped at --max-steps {limit} ({span}), {where}; not complete"
 
 
 def sample(

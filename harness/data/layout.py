@@ -61,9 +61,10 @@ class CheckReport:
 
 def _missing_data_message(root: Path) -> str:
     return (
-        f"data folder {root} does not exist; pass --data PATH or set HARNESS_DATA to a folder "
-        f"in the layout train|test/with_mask|without_mask, or run `harness data import PATH` "
-        f"or `harness data download`"
+        f"data folder {root} does not exist; pass --data PATH, or say it once with "
+        f"`harness config set data PATH`, for a folder in the layout "
+        f"train|test/with_mask|without_mask; or run `harness data import PATH` or "
+        f"`harness data download`"
     )
 
 

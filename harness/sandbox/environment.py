@@ -39,7 +39,7 @@ PASSED: tuple[str, ...] = (
     "LD_LIBRARY_PATH",
 )
 PASSED_PREFIXES: tuple[str, ...] = ("LC_",)
-SCRUBBED_SOFT: tuple[str, ...] = ("HARNESS_DATA", "HARNESS_CACHE", "HARNESS_RUNS")
+SCRUBBED_SOFT: tuple[str, ...] = ("HARNESS_DATA", "HARNESS_CACHE", "HARNESS_RUNS", "HARNESS_CONFIG")
 SANDBOX_HOME = "/tmp"
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 FIXED: dict[str, str] = {

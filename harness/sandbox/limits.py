@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
+from harness.errors import HarnessError
+
 JOBS = ("validate", "train", "sample")
 PHYSICAL_MEMORY_SHARE = 0.75
 
@@ -68,6 +70,9 @@ def job_limits(
     """
     if job not in DEFAULTS:
         raise ValueError(f"unknown job {job!r}; one of {', '.join(JOBS)}")
+    for flag, value in (("--timeout", timeout_s), ("--memory-gib", memory_gib)):
+        if value is not None and not value >= 0:
+            raise HarnessError(f"{flag} must be 0 (no limit) or positive, got {value:g}")
     limits = DEFAULTS[job]
     physical = physical_memory_gib()
     if limits.memory_gib is not None and physical is not None:

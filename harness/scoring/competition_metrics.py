@@ -36,6 +36,7 @@ KEY_MIFID = "mifid"
 KEY_MIFID_PUBLIC = "mifid_public"
 KEY_MIFID_PRIVATE = "mifid_private"
 KEY_MEMORISED = "memorised"
+KEY_MEMORISATION_MEASURED = "memorisation_measured"
 KEY_SPLIT = "split_digest"
 NEAREST_SHOWN = 8
 
@@ -46,8 +47,8 @@ class Options:
 
     Attributes:
         public_private: split FID by the public/private assignment when there is one.
-        memorisation: compute MiFID against the ``train`` features (cached after the first
-            time; on a 2-core CPU about 13 minutes for the 9,860 face-mask train images).
+        memorisation: compute MiFID against the ``train`` features (one pass over every
+            train image the first time, then cached; ``harness prepare`` does it ahead).
         prdc: compute precision, recall, density and coverage.
         eps: MiFID's threshold on the mean cosine distance (default 0.1).
         k: neighbours for PRDC (default 5).
@@ -203,6 +204,9 @@ class CompetitionMetrics:
             row[KEY_SPLIT] = self.split.digest
             for part in ("public", "private"):
                 part_values[part] = [parts[f"fid_{part}_{name}"] for name in CLASS_NAMES]
+        # Recorded either way, so that a board shows "not measured", never "not memorised",
+        # for a row scored with --no-memorisation (its `memorised` stays blank).
+        row[KEY_MEMORISATION_MEASURED] = o.memorisation
         if o.memorisation:
             row.update(self._memorisation(team, samples, fakes, part_values))
         if o.prdc:

@@ -35,6 +35,7 @@ from harness.data import cache as data_cache
 from harness.data.resize import RESIZER
 from harness.paths import cache_root
 from harness.scoring.deterministic import deterministic_training, numerics_key
+from harness.scoring.progress import one_time_pass
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def train_classifier(
     (:func:`~harness.scoring.deterministic.deterministic_training`). ``progress`` shows a bar
     on stderr.
     """
-    from tqdm import tqdm
+    from harness.scoring.progress import image_bar
 
     rng = np.random.default_rng(recipe.seed)
     per_epoch = len(train_images) // recipe.batch_size
@@ -115,13 +116,10 @@ def train_classifier(
             optimiser, max_lr=recipe.lr, total_steps=max(1, recipe.epochs * per_epoch)
         )
         model.train()
-        bar = tqdm(
-            total=recipe.epochs * per_epoch,
-            desc="training the mask classifier",
-            unit="step",
-            file=sys.stderr,
-            disable=not progress,
-            mininterval=1.0 if sys.stderr.isatty() else 30.0,
+        bar = image_bar(
+            "training the mask classifier",
+            recipe.epochs * per_epoch * recipe.batch_size,
+            enabled=progress,
         )
         with bar:
             for _ in range(recipe.epochs):
@@ -136,7 +134,7 @@ def train_classifier(
                     loss.backward()
                     optimiser.step()
                     schedule.step()
-                    bar.update(1)
+                    bar.update(len(idx))
     return model.eval()
 
 
@@ -150,14 +148,10 @@ class Judge:
     test_accuracy_per_class: tuple[float, ...]
 
 
-def load_or_train(
-    root: Path,
-    size: int,
-    device: torch.device,
-    recipe: Recipe = Recipe(),
-    say: Callable[[str], None] | None = None,
-) -> Judge:
-    """The cached classifier for this dataset and size, trained on ``train`` on first use."""
+def _classifier_key(
+    root: Path, size: int, device: torch.device, recipe: Recipe
+) -> tuple[dict[str, Any], str, Path]:
+    """The classifier's cache key, its digest and its file: everything that changes it."""
     key = {
         "fingerprint_train": data.split_fingerprint(root, "train"),
         "fingerprint_test": data.split_fingerprint(root, "test"),
@@ -167,7 +161,25 @@ def load_or_train(
         "numerics": numerics_key(device),
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
-    path = cache_root() / "classifiers" / f"{digest}.pt"
+    return key, digest, cache_root() / "classifiers" / f"{digest}.pt"
+
+
+def classifier_cached(
+    root: Path, size: int, device: torch.device, recipe: Recipe = Recipe()
+) -> bool:
+    """Whether :func:`load_or_train` would load this classifier instead of training it."""
+    return _classifier_key(root, size, device, recipe)[2].is_file()
+
+
+def load_or_train(
+    root: Path,
+    size: int,
+    device: torch.device,
+    recipe: Recipe = Recipe(),
+    say: Callable[[str], None] | None = None,
+) -> Judge:
+    """The cached classifier for this dataset and size, trained on ``train`` on first use."""
+    key, digest, path = _classifier_key(root, size, device, recipe)
     model = MaskClassifier(recipe.width)
     if path.is_file():
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -182,7 +194,13 @@ def load_or_train(
     if say:
         say(f"training the mask classifier on the train split at {size}px (once per dataset) ...")
     train = data_cache.cached_split(root, "train", size)
-    model = train_classifier(train.images, train.labels, recipe, device, progress=say is not None)
+    with one_time_pass(
+        "training the mask classifier",
+        recipe.epochs * (len(train.labels) // recipe.batch_size) * recipe.batch_size,
+    ):
+        model = train_classifier(
+            train.images, train.labels, recipe, device, progress=say is not None
+        )
     test = data_cache.cached_split(root, "test", size)
     predicted = predict(model, np.asarray(test.images), device)
     per_class = tuple(float((predicted[test.labels == c] == c).mean()) for c in range(NUM_CLASSES))

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from harness import data
 from harness.errors import HarnessError
 from harness.training import runs
 
@@ -79,14 +80,71 @@ def needed_sizes(runs_root: Path, team_dirs: Sequence[Path], run_id: str | None)
     return sorted(sizes)
 
 
+def pending_passes(scorer: Any, sizes: Sequence[int]) -> list[str]:
+    """The one-time passes a round will make before its first row, each with its size in
+    images: what is not in the cache yet (test features; train features when memorisation is
+    measured; the label classifier when labels are)."""
+    from harness.classes import CLASS_NAMES, NUM_CLASSES
+    from harness.data import cache as data_cache
+    from harness.scoring.label_fidelity import classifier_cached
+    from harness.scoring.metrics.reference import reference_cached
+
+    root = scorer.data_root
+    out = []
+    for size in sizes:
+        splits = ["test", *(["train"] if scorer.settings.memorisation else [])]
+        for split in splits:
+            missing = [
+                c
+                for c in range(NUM_CLASSES)
+                if not reference_cached(root, c, size, scorer.extractor, split=split)
+            ]
+            if missing:
+                files = data.list_split(root, split)
+                count = sum(len(files.files[c]) for c in missing)
+                why = " for the memorisation check" if split == "train" else ""
+                names = " and ".join(CLASS_NAMES[c] for c in missing)
+                out.append(
+                    f"Inception features of {count:,} {split} images{why} ({names}, {size}px)"
+                )
+        judge = scorer.label_judge
+        device = getattr(judge, "device", None)
+        if device is not None and not classifier_cached(root, size, device, judge.recipe):
+            count = len(data_cache.cached_split(root, "train", size, progress=False).labels)
+            out.append(f"the label classifier's training on {count:,} train images ({size}px)")
+    return out
+
+
 def prepare_references(scorer: Any, team_dirs: Sequence[Path], run_id: str | None) -> None:
-    """Build (or load) the held-out references, and the label judge, for every size needed.
+    """Build (or load) the held-out references, the train references of the memorisation
+    check, and the label judge, for every size needed, saying first which of these one-time
+    passes are coming.
 
     A corrupt ``test`` image then stops the round with one error naming the file before any
-    team is scored, instead of failing every team's row in turn.
+    team is scored, instead of failing every team's row in turn; and the long passes happen
+    up front, announced and with a measured ETA, not silently after the first team's sampling.
     """
-    for size in needed_sizes(scorer.runs_root, team_dirs, run_id):
+    from harness.classes import NUM_CLASSES
+    from harness.scoring.metrics.reference import class_reference
+
+    sizes = needed_sizes(scorer.runs_root, team_dirs, run_id)
+    coming = pending_passes(scorer, sizes)
+    if coming:
+        scorer.say(
+            "one-time passes before the first row (cached afterwards; `harness prepare` makes "
+            f"them ahead): {'; '.join(coming)}. Each shows images/s and the time left, "
+            "measured from its first batches"
+            + (
+                "; --no-memorisation skips the train pass"
+                if scorer.settings.memorisation and any("memorisation" in c for c in coming)
+                else ""
+            )
+        )
+    for size in sizes:
         scorer.references(size)
+        if scorer.settings.memorisation:
+            for c in range(NUM_CLASSES):
+                class_reference(scorer.data_root, c, size, scorer.extractor, split="train")
         judge = getattr(scorer.label_judge, "judge", None)
         if callable(judge):
             judge(size)

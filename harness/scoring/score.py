@@ -319,7 +319,8 @@ class Scorer:
                     self.say(f"{team}: score {row['score']:.2f}")
                 except NotTrainedError as exc:
                     self.not_trained[team] = str(exc)
-                    self.say(f"{team}: not trained yet, so not scored (no row written): {exc}")
+                    if len(team_dirs) > 1:  # one team: the caller's error line says it once
+                        self.say(f"{team}: not trained yet, so not scored (no row written): {exc}")
                     continue
                 except DataError:
                     raise  # the held-out data's fault, not the team's: stop the round

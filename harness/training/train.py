@@ -16,11 +16,19 @@ from harness.sandbox.runner import JobAccess, forbidden_paths, run_child
 from harness.training import runs
 
 
-def validate_team(team_dir: Path, data_root: Path | None = None) -> dict[str, Any]:
+def validate_team(
+    team_dir: Path,
+    data_root: Path | None = None,
+    *,
+    overrides: dict[str, Any] | None = None,
+    trial_params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Run :mod:`harness.training.validate` in a child; returns its summary or raises SpecError.
 
     The child sees the team folder only; ``data_root`` (default: ``--data``'s default) is
-    among the paths its audit hook refuses as well.
+    among the paths its audit hook refuses as well. ``overrides`` and ``trial_params`` are
+    checked against the spec there too (the summary's ``train_config`` is the result), so that
+    training can refuse them before it makes a run folder.
     """
     from harness.paths import data_root as default_data_root
 
@@ -32,7 +40,7 @@ def validate_team(team_dir: Path, data_root: Path | None = None) -> dict[str, An
     )
     return run_child(
         "validate",
-        {"team_dir": str(team_dir)},
+        {"team_dir": str(team_dir), "overrides": overrides, "trial_params": trial_params},
         label=team,
         limits=job_limits("validate"),
         access=access,
@@ -42,7 +50,7 @@ def validate_team(team_dir: Path, data_root: Path | None = None) -> dict[str, An
 def train_team(
     team_dir: Path,
     *,
-    data_root: Path,
+    data_root: Path | None,
     runs_root: Path,
     overrides: dict[str, Any],
     device: str = "auto",
@@ -59,7 +67,9 @@ def train_team(
 
     Args:
         team_dir: ``submissions/<team>``.
-        data_root: dataset folder; only its ``train`` split is decoded for the child.
+        data_root: dataset folder; only its ``train`` split is decoded for the child. None:
+            a resumed run's own recorded folder, else the default of
+            :func:`harness.paths.data_root`.
         runs_root: parent of ``<team>/<run_id>``.
         overrides: TrainConfig fields and hparams to change from the spec's defaults.
         device: ``auto``, ``cpu``, ``cuda``...
@@ -79,24 +89,45 @@ def train_team(
     """
     from harness import data
     from harness.data import cache as data_cache
-    from harness.device import PRECISIONS
+    from harness.device import PRECISIONS, resolve_device
+    from harness.paths import data_root as default_data_root
     from harness.sandbox.isolation import isolation_in_use, weakest
+    from harness.training.resume import resume_command, run_data_root
 
     if precision not in PRECISIONS:
         raise HarnessError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
+    # Everything a user can get wrong is checked before a run folder exists: a rejected
+    # option must not leave a `created` run behind (issue 22).
+    resolve_device(device)
+    limits = job_limits("train", timeout_s=timeout_s, memory_gib=memory_gib)
     team = runs.team_name(team_dir)
+    given_team_dir = team_dir
     team_dir = Path(team_dir).resolve()
+    train_config: dict[str, Any] | None = None
     if resume:
         # The run already passed validation; its size is on record.
         run_dir = runs.find_run(runs_root, team, None if resume == "latest" else resume)
         previous = runs.read_config(run_dir)
+        data_root = run_data_root(previous, data_root)
         size = int(previous["image_size"])
         subset = previous.get("subset", subset)
         isolation = weakest(previous.get("isolation", "soft"), isolation_in_use())
     else:
+        data_root = data_root if data_root is not None else default_data_root()
         isolation = isolation_in_use()
-        size = image_size or int(validate_team(team_dir, data_root)["image_size"])
+        if image_size:
+            size = image_size  # validated by the caller (tuning), knobs included
+        else:
+            summary = validate_team(
+                team_dir, data_root, overrides=overrides, trial_params=trial_params
+            )
+            size, train_config = int(summary["image_size"]), summary["train_config"]
     cache = data_cache.cached_split(data_root, "train", size, subset=subset)  # type: ignore[arg-type]
+    if train_config is not None and int(train_config["batch_size"]) > len(cache.labels):
+        raise HarnessError(
+            f"batch size {train_config['batch_size']} is larger than the {len(cache.labels)} "
+            "training images; lower --batch-size"
+        )
     if not resume:
         run_dir = runs.new_run_dir(runs_root, team)
         runs.write_config(
@@ -107,6 +138,7 @@ def train_team(
                 "created": runs.utc_now(),
                 "team_dir": str(team_dir),
                 "submission_commit": runs.git_commit(team_dir),
+                "data_root": str(Path(data_root).resolve()),
                 "data_fingerprint_train": data.split_fingerprint(data_root, "train"),
                 "subset": subset,
                 "image_size": size,
@@ -126,13 +158,17 @@ def train_team(
         "device": device,
         "precision": precision,
         "resume": bool(resume),
+        "resume_command": resume_command(given_team_dir, runs_root, run_dir.name, device),
     }
     access = JobAccess(
         read_only=(str(team_dir), str(cache.folder)),
         writable=(str(run_dir),),
-        hidden=tuple(forbidden_paths(data_root)),
+        # The run folder is team-writable, so a recorded data folder is not trusted to be the
+        # only one to hide: the default one is hidden as well.
+        hidden=tuple(
+            dict.fromkeys([*forbidden_paths(data_root), *forbidden_paths(default_data_root())])
+        ),
     )
-    limits = job_limits("train", timeout_s=timeout_s, memory_gib=memory_gib)
     try:
         result = run_child(
             "train",

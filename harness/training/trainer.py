@@ -138,6 +138,7 @@ class Trainer:
         from harness.spec import apply_overrides, load_spec
         from harness.training import augment, diffaugment, losses
 
+        self.request = request
         self.run_dir = Path(request["run_dir"])
         self.team_dir = Path(request["team_dir"])
         self.spec = load_spec(self.team_dir)
@@ -193,6 +194,8 @@ class Trainer:
             self.device
         )
         self.epoch, self.batch, self.step = 0, 0, 0
+        # ``max_steps`` limits one session: a resumed run counts from where it picked up.
+        self.session_start = 0
         self.per_epoch = len(self.cache.labels) // self.cfg.batch_size
         if self.per_epoch < 1:
             raise HarnessError(
@@ -224,7 +227,7 @@ class Trainer:
             "image_size": self.size,
             "train_config": dataclasses.asdict(self.cfg),
             "hparams": json.dumps(self.hparams),
-            "complete": self.finished(),
+            "complete": self.epoch >= self.cfg.epochs,
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -244,9 +247,15 @@ class Trainer:
         self.noise.set_state(state["noise"].cpu())
         self.epoch, self.batch, self.step = state["epoch"], state["batch"], state["step"]
 
+    def step_limit(self) -> int:
+        """The step this session stops at: ``max_steps`` after the step it started from (0: no
+        limit). ``--max-steps`` limits one session, so a run resumed at step 8 with
+        ``--max-steps 6`` trains 6 more steps, not none."""
+        return self.session_start + self.cfg.max_steps if self.cfg.max_steps else 0
+
     def finished(self) -> bool:
-        """Whether the run has reached its epochs or its step limit."""
-        if self.cfg.max_steps and self.step >= self.cfg.max_steps:
+        """Whether the run has reached its epochs or this session its step limit."""
+        if self.cfg.max_steps and self.step >= self.step_limit():
             return True
         return self.epoch >= self.cfg.epochs
 
@@ -261,6 +270,7 @@ class Trainer:
             state = checkpoint.load(runs.latest_checkpoint(self.run_dir), self.device)
             self.load_state(state)
             metrics_log.truncate_after(metrics_path, self.step)
+        self.session_start = self.step
         self.config.update(
             spec_name=self.spec.name,
             latent_dim=self.spec.latent_dim,
@@ -325,6 +335,7 @@ class Trainer:
             "status": self.config["status"],
             "epochs": self.cfg.epochs,
             "max_steps": self.cfg.max_steps,
+            "session_start_step": self.session_start,
             "epochs_done": self.epoch,
             "batch_in_epoch": self.batch,
             "batches_per_epoch": self.per_epoch,
@@ -343,6 +354,11 @@ class Trainer:
         return "max_steps" if self.finished() else "stopped"
 
     def _resume_command(self) -> str:
+        """What to paste to continue: the parent's spelling of it (with ``--runs`` and
+        ``--device`` when they were given), else the plain form."""
+        given = self.request.get("resume_command")
+        if isinstance(given, str) and given:
+            return given
         return f"harness train {self.team_dir} --resume {self.run_dir.name}"
 
     def _record_failure(self, error: str) -> None:
@@ -388,7 +404,7 @@ class Trainer:
         loader.generator = torch.Generator().manual_seed(self.cfg.seed)
         total = self.cfg.epochs * self.per_epoch
         if self.cfg.max_steps:
-            total = min(total, self.cfg.max_steps)
+            total = min(total, self.step_limit())
         log_every = max(1, min(10, self.per_epoch // 20))
         window = LossWindow()
         # The same autocast code on every device: bf16 on GPUs by default, and on a CPU when
@@ -445,7 +461,7 @@ class Trainer:
                     self.epoch, self.batch = key.epoch + 1, 0
                 window.images += b
                 epoch_end = self.batch == 0
-                at_limit = bool(self.cfg.max_steps) and self.step >= self.cfg.max_steps
+                at_limit = bool(self.cfg.max_steps) and self.step >= self.step_limit()
                 wants_checkpoint = (
                     epoch_end and (self.epoch % self.cfg.checkpoint_every == 0 or self.finished())
                 ) or at_limit

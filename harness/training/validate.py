@@ -9,6 +9,7 @@ the image size, a search space that names unknown parameters.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,17 @@ def check_generator_output(x: Any, size: int, batch: int = BATCH) -> None:
         )
 
 
-def validate_spec(team_dir: Path) -> dict[str, Any]:
-    """Run every check; return a summary (parameter counts, loss kind) when all pass."""
+def validate_spec(
+    team_dir: Path,
+    overrides: dict[str, Any] | None = None,
+    trial_params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run every check; return a summary (parameter counts, loss kind) when all pass.
+
+    ``overrides`` and ``trial_params`` (what ``harness train`` was asked for) are applied to
+    the spec last, so that a misspelt ``--set`` key or ``--epochs 0`` is refused here, before
+    the parent makes a run folder; the summary's ``train_config`` is the resolved result.
+    """
     team_dir = Path(team_dir)
     spec = load_spec(team_dir)
     torch.manual_seed(0)
@@ -118,6 +128,11 @@ def validate_spec(team_dir: Path) -> dict[str, Any]:
     apply_overrides(spec, space)
     from optuna.distributions import distribution_to_json
 
+    from harness.training.trial_params import space_overrides
+
+    asked = _call("spec.search_space", team_dir, space_overrides, spec, trial_params)
+    resolved = apply_overrides(spec, {**asked, **(overrides or {})})
+
     return {
         "search_distributions": {
             k: distribution_to_json(v) for k, v in trial.distributions.items()
@@ -129,6 +144,7 @@ def validate_spec(team_dir: Path) -> dict[str, Any]:
         "generator_params": sum(p.numel() for p in g.parameters()),
         "discriminator_params": sum(p.numel() for p in d.parameters()),
         "search_space": sorted(space),
+        "train_config": dataclasses.asdict(resolved.train),
     }
 
 
@@ -137,4 +153,6 @@ def run_job(request: dict[str, Any]) -> dict[str, Any]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return validate_spec(Path(request["team_dir"]))
+    return validate_spec(
+        Path(request["team_dir"]), request.get("overrides"), request.get("trial_params")
+    )

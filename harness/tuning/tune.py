@@ -206,12 +206,20 @@ class Objective:
         stages = sorted({*range(s.report_every, s.epochs + 1, s.report_every), s.epochs})
         run_id = None
         value = math.nan
+        steps_done = 0
         for epoch in stages:
+            overrides = s.train_overrides(epoch)
+            if s.max_steps:
+                # --max-steps is the trial's whole budget; train's own limits one session
+                # (one stage here), so each stage gets what the earlier ones left.
+                if steps_done >= s.max_steps:
+                    break
+                overrides["max_steps"] = s.max_steps - steps_done
             result = train_team(
                 self.team_dir,
                 data_root=self.data_root,
                 runs_root=self.folder / "runs",
-                overrides=s.train_overrides(epoch),
+                overrides=overrides,
                 device=s.device,
                 resume=run_id,
                 timeout_s=s.trial_timeout_s,
@@ -222,6 +230,7 @@ class Objective:
                 image_size=self.image_size,
             )
             run_id = result["run_id"]
+            steps_done = int(result["steps_done"])
             trial.set_user_attr("run_id", run_id)
             value = self.validation_score(run_id)
             _say(f"trial {trial.number}: epoch {epoch}: validation FID sum {value:.2f}")

@@ -58,3 +58,14 @@ def test_sample_with_zero_samples_is_an_error(
 ) -> None:
     code, err = run_cli(["sample", str(tiny_team), "--runs", str(tmp_path), "--n", "0"], capsys)
     assert_one_error_line(code, err, "--n 0", "at least 1")
+
+
+def test_score_of_an_untrained_team_says_so_once(
+    tiny_team: Path, tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It printed "tiny: not trained yet, ..." and then "error: " with the same reason.
+    board = tmp_path / "results.csv"
+    args = ["score", str(tiny_team), "--data", str(tiny_data), "--runs", str(tmp_path / "runs")]
+    code, err = run_cli([*args, "--leaderboard", str(board)], capsys)
+    assert_one_error_line(code, err, "team tiny has no trained run", "harness train")
+    assert not board.exists()

@@ -419,3 +419,42 @@ def test_an_untrained_team_is_reported_and_gets_no_row(
     err = capsys.readouterr().err
     assert err.splitlines()[-1].startswith("error: team tiny has no trained run")
     assert not board_path.exists()
+
+
+def test_score_without_memorisation_records_it_as_not_measured(
+    trained: tuple[Path, Path],
+    tiny_data: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,  # type: ignore[no-untyped-def]
+    fid_weights,  # type: ignore[no-untyped-def]
+) -> None:
+    # Issue 22: nothing let a user skip the memorisation pass over every train image.
+    import harness.scoring.score as score_module
+    from harness.board.terminal import _memorised
+
+    original = score_module.ScoreSettings
+    monkeypatch.setattr(
+        score_module,
+        "ScoreSettings",
+        lambda **kw: original(**{**kw, "dims": 64, "kid_subsets": 5, "kid_subset_size": 8}),
+    )
+    submissions, runs_root = trained
+    board_path = tmp_path / "results.csv"
+    args = ["score", str(submissions / "tiny"), "--data", str(tiny_data), "--runs", str(runs_root)]
+    with pytest.raises(SystemExit) as info:
+        main(
+            [
+                *args,
+                *("--n", "10", "--bootstrap", "0", "--no-labels", "--no-memorisation"),
+                *("--leaderboard", str(board_path), "--device", "cpu", "--json"),
+            ]
+        )
+    assert info.value.code == 0
+    out, err = capsys.readouterr()
+    (row,) = json.loads(out)
+    assert row["status"] == "ok" and row["memorisation_measured"] is False
+    assert "memorised" not in row and "mifid" not in row
+    assert "memorisation check" not in err, "no train pass announced or made"
+    saved = leaderboard.read(board_path).iloc[0]
+    assert _memorised(saved) == "not measured"

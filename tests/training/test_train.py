@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -66,13 +67,44 @@ def test_a_max_steps_run_says_where_it_stopped_and_is_not_complete(
         main([*args, "--max-steps", "3", "--epochs", "2"])
     assert info.value.code == 0
     out = capsys.readouterr().out
-    assert "stopped at --max-steps 3, 3 of 6 batches into epoch 1 of 2; not complete" in out
+    assert (
+        "stopped at --max-steps 3 (step 3), 3 of 6 batches into epoch 1 of 2; not complete" in out
+    )
     assert "trained to epoch 0" not in out
     (run_dir,) = (tmp_path / "runs" / "tiny").iterdir()
     assert runs.read_config(run_dir)["status"] == "max_steps"
+    # --max-steps limits one session: resumed at step 3, six more steps end at step 9. It used
+    # to count from the run's start (stopping at 6) and, resumed past it, train nothing.
     with pytest.raises(SystemExit):
         main([*args, "--resume", "latest", "--max-steps", "6", "--epochs", "2"])
-    assert "stopped at --max-steps 6, after epoch 1 of 2; not complete" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "stopped at --max-steps 6 (step 3 -> 9), 3 of 6 batches into epoch 2 of 2" in out
+    with pytest.raises(SystemExit):
+        main([*args, "--resume", "latest", "--max-steps", "2", "--epochs", "2"])
+    assert "--max-steps 2 (step 9 -> 11)" in capsys.readouterr().out
+    assert runs.read_config(run_dir)["steps_done"] == 11
+
+
+def test_max_steps_on_resume_past_the_first_limit_still_trains(
+    tiny_team: Path, tiny_data: Path, tmp_path: Path
+) -> None:
+    # The newcomer's case: stopped at 8, resumed with a smaller --max-steps 6; it trained 0.
+    first = train_team(
+        tiny_team,
+        data_root=tiny_data,
+        runs_root=tmp_path,
+        overrides={"epochs": 3, "max_steps": 8},
+        image_size=16,
+    )
+    again = train_team(
+        tiny_team,
+        data_root=tiny_data,
+        runs_root=tmp_path,
+        overrides={"max_steps": 6},
+        resume="latest",
+    )
+    assert (first["steps_done"], again["steps_done"]) == (8, 14)
+    assert again["session_start_step"] == 8 and again["status"] == "max_steps"
 
 
 WGAN_VARIANT = {
@@ -184,7 +216,7 @@ def test_resume_refuses_changed_settings(tiny_team: Path, tiny_data: Path, tmp_p
         )
 
 
-HarnessLauncher = Callable[[list[str]], "subprocess.Popen[bytes]"]
+HarnessLauncher = Callable[..., "subprocess.Popen[bytes]"]
 
 
 @pytest.fixture
@@ -194,7 +226,7 @@ def harness_cli() -> Iterator[HarnessLauncher]:
     own kill would otherwise leave one training for hours (it happened once)."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def launch(args: list[str]) -> subprocess.Popen[bytes]:
+    def launch(args: list[str], cwd: Path | None = None) -> subprocess.Popen[bytes]:
         # SIGINT back to its default: a shell's background job (`./scripts/test.sh &`) ignores
         # it, children inherit that, and Python then keeps ignoring it, so Ctrl-C tests would
         # hang.
@@ -204,6 +236,7 @@ def harness_cli() -> Iterator[HarnessLauncher]:
             stderr=subprocess.PIPE,
             start_new_session=True,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            cwd=cwd,
         )
         started.append(proc)
         return proc
@@ -312,6 +345,38 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(
     run_dir = runs.find_run(runs_root, "tiny")
     assert runs.read_config(run_dir)["status"] == "interrupted"
     assert checkpoint.load(runs.latest_checkpoint(run_dir))["step"] >= 6
+
+
+def test_the_ctrl_c_resume_hint_works_when_pasted(
+    tiny_team: Path, tiny_data: Path, tmp_path: Path, harness_cli: HarnessLauncher
+) -> None:
+    # The hint used to leave out --data (and --runs), so pasting it failed with "data folder
+    # data/facemask does not exist". Started from tmp_path with relative paths, as a user
+    # types them; the run records its data folder, so the hint needs no --data.
+    assert tiny_team == tmp_path / "submissions" / "tiny"
+    args = ["train", "submissions/tiny", "--data", str(tiny_data), "--runs", "out/runs"]
+    proc = harness_cli([*args, "--epochs", "100000"], cwd=tmp_path)
+    runs_root = tmp_path / "out" / "runs"
+    _wait_for_epoch(runs_root, 1, proc)
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err.decode()
+    hint = err.decode().split("resume with `")[1].split("`")[0]
+    run_dir = runs.find_run(runs_root, "tiny")
+    assert hint == f"harness train submissions/tiny --resume {run_dir.name} --runs out/runs"
+    assert runs.read_config(run_dir)["data_root"] == str(tiny_data.resolve())
+    stopped = checkpoint.load(runs.latest_checkpoint(run_dir))["step"]
+    # Paste it: the same run continues (on its own data) until the next Ctrl-C.
+    words = shlex.split(hint)
+    assert words[0] == "harness"
+    again = harness_cli(words[1:], cwd=tmp_path)
+    _wait_for_epoch(runs_root, stopped // 6 + 1, again)
+    os.kill(again.pid, signal.SIGINT)
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 130, err.decode()
+    assert f"resume with `{hint}`" in err.decode()
+    assert checkpoint.load(runs.latest_checkpoint(run_dir))["step"] > stopped
+    assert [p.name for p in (runs_root / "tiny").iterdir()] == [run_dir.name]
 
 
 def test_nan_stops_training_and_keeps_the_last_good_checkpoint(

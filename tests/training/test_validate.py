@@ -159,3 +159,16 @@ def test_overrides_reach_config_and_hparams(tiny_team: Path) -> None:
 def test_train_config_rejects_unknown_fields() -> None:
     with pytest.raises(SpecError, match="unknown training setting 'lr'"):
         TrainConfig().replace(lr=1e-3)
+
+
+def test_a_syntax_error_names_its_place_once(tmp_path: Path) -> None:
+    # It read "SyntaxError: invalid syntax (model.py, line 3) (model.py line 3)".
+    from harness.spec import describe_exception
+
+    path = tmp_path / "model.py"
+    path.write_text("import torch\n\nx = = 1\n")
+    with pytest.raises(SyntaxError) as info:
+        compile(path.read_text(), str(path), "exec")
+    assert (
+        describe_exception(info.value, tmp_path) == "SyntaxError: invalid syntax (model.py line 3)"
+    )

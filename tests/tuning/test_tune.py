@@ -315,7 +315,7 @@ def test_knobs_reach_every_trial_and_a_finished_study_says_so(
         "--trials",
         "1",
         "--epochs",
-        "1",
+        "2",
         "--n-val",
         "6",
         "--dims",
@@ -339,6 +339,7 @@ def test_knobs_reach_every_trial_and_a_finished_study_says_so(
     run_dir = next((study_dir(tune_root, "tunable", "tunable") / "runs" / "tunable").iterdir())
     config = runs.read_config(run_dir)
     assert config["train_config"]["batch_size"] == 4 and config["train_config"]["max_steps"] == 3
+    # --max-steps is the trial's whole budget, not each stage's (train's limits one session).
     assert config["hparams"]["width"] == 16 and config["steps_done"] == 3
     # The same command again: the study is done, and one line says how to ask for more.
     with pytest.raises(SystemExit) as info:

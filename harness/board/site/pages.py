@@ -60,6 +60,8 @@ def team_context(
         else None
     )
     memorised = views.truthy(record.get("memorised"))
+    if views.truthy(record.get("memorisation_measured")) is False:
+        memorised = None  # scored with --no-memorisation: "not measured", never "no"
     return {
         "team": team,
         "slug": slug,

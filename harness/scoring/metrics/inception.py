@@ -20,7 +20,6 @@ give the same features as ``python -m pytorch_fid`` computes.
 from __future__ import annotations
 
 import copy
-import sys
 
 import numpy as np
 import torch
@@ -89,27 +88,20 @@ class InceptionFeatures:
         self.name = EXTRACTOR if fold else EXTRACTOR.replace("bn+input folded", "as released")
 
     def __call__(self, images: np.ndarray, progress: str | None = None) -> np.ndarray:
-        """Features float64 ``[N, dims]`` of uint8 images ``[N, H, W, 3]``."""
-        from tqdm import tqdm
+        """Features float64 ``[N, dims]`` of uint8 images ``[N, H, W, 3]``; with ``progress``,
+        a bar of that name shows images/s and the time left (:mod:`harness.scoring.progress`)."""
+        from harness.scoring.progress import image_bar
 
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
             raise ValueError(
                 f"expected uint8 [N, H, W, 3] images, got {images.dtype} {images.shape}"
             )
         out = np.empty((len(images), self.dims), dtype=np.float64)
-        starts = range(0, len(images), self.batch_size)
-        bar = tqdm(
-            starts,
-            desc=progress or "inception",
-            unit="batch",
-            file=sys.stderr,
-            disable=progress is None,
-            leave=False,
-        )
+        bar = image_bar(progress or "inception", len(images), enabled=progress is not None)
         # exact_fp32: TF32 and autocast off, whatever the caller set for training, so that FID
         # on a GPU matches pytorch-fid's fp32 numbers.
-        with torch.inference_mode(), exact_fp32():
-            for start in bar:
+        with bar, torch.inference_mode(), exact_fp32():
+            for start in range(0, len(images), self.batch_size):
                 batch = np.array(images[start : start + self.batch_size], copy=True)  # writable
                 x = torch.from_numpy(batch).to(self.device).permute(0, 3, 1, 2).float().div(255)
                 x = x.contiguous(memory_format=torch.channels_last)
@@ -117,4 +109,5 @@ class InceptionFeatures:
                 if features.shape[2] != 1 or features.shape[3] != 1:
                     features = F.adaptive_avg_pool2d(features, output_size=(1, 1))
                 out[start : start + len(batch)] = features.flatten(1).double().cpu().numpy()
+                bar.update(len(batch))
         return out
