@@ -7,6 +7,7 @@ commands (``serve``, ``worker``, ``teams``) work on the state folder and databas
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -239,6 +240,9 @@ def worker(
     dims: DimsOpt = 2048,
     bootstrap: BootstrapOpt = 100,
     labels: LabelsOpt = True,
+    lease_s: Annotated[
+        float, typer.Option("--lease-s", help="Job lease in seconds; a heartbeat renews it.")
+    ] = 60.0,
     until_idle: Annotated[
         bool, typer.Option("--until-idle", help="Stop when the queue is empty.")
     ] = False,
@@ -250,6 +254,7 @@ def worker(
     settings = _worker_settings(
         folder, data, leaderboard, competition, isolation, device, dims, bootstrap, labels
     )
+    settings = dataclasses.replace(settings, lease_s=lease_s)
     count = Worker(engine, settings).run(stop_when_idle=until_idle)
     err(f"worker ended after {count} job(s)")
 
