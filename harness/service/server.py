@@ -7,6 +7,7 @@ started again (its job comes back to the queue when its lease runs out).
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from harness.service.app import ServiceSettings, create_app
 from harness.service.intake import sweep_orphans
 
 RESTART_PAUSE_S = 2.0
+STOPPED = (-signal.SIGTERM, -signal.SIGINT)
 
 
 class LocalWorkers:
@@ -35,7 +37,9 @@ class LocalWorkers:
     def _keep_alive(self) -> None:
         while not self._stop.wait(RESTART_PAUSE_S):
             for i, proc in enumerate(self.procs):
-                if proc.poll() is not None and not self._stop.is_set():
+                code = proc.poll()
+                # A worker stopped by a signal to the whole group is stopping with the server.
+                if code is not None and code not in STOPPED and not self._stop.is_set():
                     print(
                         f"worker {proc.pid} ended ({proc.returncode}); starting another",
                         file=sys.stderr,
