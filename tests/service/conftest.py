@@ -28,7 +28,7 @@ from harness.data.split import make_split
 
 N = 12
 SIZE = 16
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), default=Path("/usr/lib/postgresql/15/bin"))
 WORKER_FLAGS = ["--dims", "64", "--bootstrap", "0", "--no-labels", "--device", "cpu"]
 
 
