@@ -90,6 +90,10 @@ class World:
 
         return tokens.add_team(store.connect(self.db), name)
 
+    def env(self) -> dict[str, str]:
+        """One thread per process: the server and its workers share the test machine's cores."""
+        return {**os.environ, "HARNESS_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
     def start_server(self, workers: int = 0) -> str:
         port = free_port()
         proc = subprocess.Popen(
@@ -107,6 +111,7 @@ class World:
             ],
             cwd=self.root,
             start_new_session=True,
+            env=self.env(),
         )
         self.procs.append(proc)
         url = f"http://127.0.0.1:{port}"
@@ -134,6 +139,7 @@ class World:
             ],
             cwd=self.root,
             start_new_session=True,
+            env=self.env(),
         )
         self.procs.append(proc)
         return proc

@@ -66,7 +66,7 @@ def test_a_burst_of_uploads_is_accepted_or_refused_and_each_accepted_one_scored_
     world.competition.write_text(
         world.competition.read_text().replace("daily_submissions = 2", "daily_submissions = 1")
     )
-    url = world.start_server(workers=2)
+    url = world.start_server(workers=3)
 
     def upload(name: str, i: int) -> tuple[str, int, dict[str, Any]]:
         r = httpx.post(
@@ -202,6 +202,17 @@ def test_a_worker_killed_mid_job_leaves_a_job_another_worker_scores_once(world: 
         state, attempts = conn.execute(sa.select(store.jobs.c.state, store.jobs.c.attempts)).one()
     assert (state, attempts) == (queue.SCORED, 2)
     assert list(_board(world)["submission_id"]) == [answer["submission_id"]]
+    # The team's commands: its submissions, then its final selection, on the server.
+    sid = answer["submission_id"]
+    listed = world.harness("submissions", "--server", url, "--token", token)
+    assert listed.returncode == 0 and listed.stdout.startswith(f"{sid} samples scored score ")
+    chosen = world.harness("select", "subs/team1", sid, "--server", url, "--token", token, "--json")
+    assert chosen.returncode == 0, chosen.stderr
+    from harness.board.selections import read_selections
+
+    assert read_selections(world.board) == {"team1": [sid]}
+    wrong = world.harness("select", "subs/team9", sid, "--server", url, "--token", token)
+    assert wrong.returncode == 1 and "the token is team team1's, not team9's" in wrong.stderr
 
 
 def test_a_server_killed_mid_upload_shows_nothing_half_written_and_keeps_what_it_accepted(
