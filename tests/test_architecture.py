@@ -27,6 +27,9 @@ ALLOWED: dict[str, set[str]] = {
     # Scale runs whole stages many times over (train, score, tune every team) and merges the
     # board's rows, so it sits after all of them; only entry points import it.
     "scale": {SHARED, "data", "sandbox", "training", "scoring", "tuning", "board", "scale"},
+    # The service puts a queue and an HTTP API around scoring and the board; nothing imports it
+    # but the entry points.
+    "service": {SHARED, "data", "sandbox", "training", "scoring", "board", "scale", "service"},
 }
 ENTRY_MODULES = {"cli", "worker", "quickstart", "__main__"}
 

@@ -21,6 +21,7 @@ from harness.cli import (
     quickstart_cmd,
     reference_cmds,
     score_cmds,
+    service_cmds,
     team_cmds,
     tune_cmds,
 )
@@ -46,10 +47,22 @@ for _name, _command in (
     ("leaderboard", score_cmds.leaderboard_cmd),
     ("select", competition_cmds.select),
     ("tune", tune_cmds.tune),
+    ("serve", service_cmds.serve),
+    ("worker", service_cmds.worker),
+    ("submit", service_cmds.submit),
+    ("submissions", service_cmds.submissions),
 ):
     app.command(_name)(_command)
 data_app.command("split")(competition_cmds.data_split)
 app.add_typer(config_cmds.config_app, name="config")
+app.add_typer(service_cmds.teams_app, name="teams")
+for _name, _command in (
+    ("add", service_cmds.teams_add),
+    ("list", service_cmds.teams_list),
+    ("revoke", service_cmds.teams_revoke),
+    ("rotate", service_cmds.teams_rotate),
+):
+    service_cmds.teams_app.command(_name)(_command)
 
 
 def main(argv: list[str] | None = None) -> None:

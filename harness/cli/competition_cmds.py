@@ -97,6 +97,14 @@ def select(
     leaderboard: ResultsOpt = Path("leaderboard/results.csv"),
     competition: CompetitionOpt = None,
     as_json: JsonOpt = False,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", help="Select on the competition service at this URL instead."),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", help="The team's token for --server (default: $HARNESS_TOKEN)."),
+    ] = None,
 ) -> None:
     """Mark up to K submissions for the final board; without ids, show the current selection."""
     from harness.board import leaderboard as board
@@ -107,8 +115,11 @@ def select(
     from harness.training.runs import team_name
 
     name = team_name(team)
-    settings = load_competition(competition)
     ids = list(submission_ids or [])
+    if server is not None:
+        _select_on_server(name, ids, clear, server, token, as_json)
+        return
+    settings = load_competition(competition)
     if not ids and not clear:
         current = read_selections(leaderboard).get(name, [])
         how = (
@@ -128,6 +139,29 @@ def select(
     )
     text = f"{name} selected: {', '.join(record['submission_ids']) or 'none'}"
     emit(record, as_json, text)
+
+
+def _select_on_server(
+    name: str, ids: list[str], clear: bool, server: str, token: str | None, as_json: bool
+) -> None:
+    """``select --server``: the same selection, recorded by the service for the token's team."""
+    import os
+
+    from harness.errors import HarnessError
+    from harness.service import client
+
+    token = token or os.environ.get("HARNESS_TOKEN")
+    if not token:
+        raise HarnessError("give the team's token with --token T (or set HARNESS_TOKEN)")
+    if ids and clear:
+        raise HarnessError("give submission ids or --clear, not both")
+    if not ids and not clear:
+        record = client.selection(server=server, token=token)
+    else:
+        record = client.select(ids, server=server, token=token)
+    if record["team"] != name:
+        raise HarnessError(f"the token is team {record['team']}'s, not {name}'s")
+    emit(record, as_json, f"{name} selected: {', '.join(record['submission_ids']) or 'none'}")
 
 
 def competition_score_settings(competition: Path | None, n: int | None) -> dict[str, object]:

@@ -1,0 +1,260 @@
+"""The HTTP API and the board's pages (FastAPI), one small function per route.
+
+Auth is a dependency: a route that needs a team asks for :func:`team`, which reads the bearer
+token and answers 401 with one line when it is missing, unknown or revoked. A team sees only
+its own submissions (another team's id answers 404, as an unknown one does), and of a scored
+row only the public board's figures. The board is the existing board code's: the public board
+as JSON, and the static site of ``harness leaderboard --html``, rebuilt when results.csv changes.
+"""
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+
+from harness.competition import Competition
+from harness.errors import HarnessError
+from harness.service import intake, queue, store, tokens
+from harness.service.uploads import Caps, UploadRefused
+
+SITE = "site"
+
+
+@dataclass
+class ServiceSettings:
+    """One settings object for every route."""
+
+    engine: sa.Engine
+    state: store.State
+    board: Path
+    competition: Competition
+    caps: Caps = field(default_factory=Caps)
+    runs_root: Path | None = None
+    site_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def create_app(settings: ServiceSettings) -> FastAPI:
+    """The service's app over ``settings`` (the engine, state folder, board and rules)."""
+    app = FastAPI(title="harness competition service", docs_url=None, redoc_url=None)
+
+    def team(request: Request) -> tokens.Identity:
+        try:
+            with settings.engine.connect() as conn:
+                return tokens.identify(conn, _bearer(request))
+        except tokens.AuthError as exc:
+            raise HTTPException(401, str(exc)) from None
+
+    Team = Annotated[tokens.Identity, Depends(team)]
+
+    def organiser(who: Team) -> tokens.Identity:
+        if not who.organiser:
+            raise HTTPException(403, "this needs the organiser's token")
+        return who
+
+    @app.exception_handler(UploadRefused)
+    async def _refused(_request: Request, exc: UploadRefused) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+    @app.get("/api/health")
+    def health() -> dict[str, Any]:
+        return {"ok": True, "competition": settings.competition.name}
+
+    @app.post("/api/submissions", status_code=201)
+    async def submit(request: Request, who: Team) -> dict[str, Any]:
+        def early() -> str | None:
+            with settings.engine.connect() as conn:
+                return intake.rule_refusal(conn, who.team, settings.competition)
+
+        why = await run_in_threadpool(early)
+        if why:  # before reading the body: a refused team need not upload 200 MB
+            raise UploadRefused(why, intake.refusal_status(why))
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.caps.archive_bytes:
+            raise UploadRefused(
+                f"the upload is over the size limit of {settings.caps.archive_bytes // 2**20} MiB",
+                413,
+            )
+        part, sha, size = await intake.receive(request.stream(), settings.state, settings.caps)
+        accepted = await run_in_threadpool(
+            intake.accept,
+            settings.engine,
+            settings.state,
+            who.team,
+            part,
+            sha,
+            size,
+            settings.competition,
+            settings.caps,
+        )
+        return {
+            "submission_id": accepted.submission_id,
+            "kind": accepted.kind,
+            "state": queue.QUEUED,
+            "archive_sha256": accepted.archive_sha256,
+        }
+
+    @app.get("/api/submissions")
+    def own_submissions(who: Team) -> list[dict[str, Any]]:
+        return _submissions(settings.engine, who.team)
+
+    @app.get("/api/submissions/{submission_id}")
+    def own_submission(submission_id: str, who: Team) -> dict[str, Any]:
+        found = _submissions(settings.engine, who.team, submission_id, log=True)
+        if not found:
+            raise HTTPException(404, f"no submission {submission_id} of team {who.team}")
+        return found[0]
+
+    @app.get("/api/selections")
+    def own_selection(who: Team) -> dict[str, Any]:
+        from harness.board.selections import read_selections
+
+        return {
+            "team": who.team,
+            "submission_ids": read_selections(settings.board).get(who.team, []),
+        }
+
+    @app.post("/api/selections")
+    def select(body: dict[str, Any], who: Team) -> dict[str, Any]:
+        from harness.board import leaderboard
+        from harness.board.rules import closed_message
+        from harness.board.selections import record_selection
+
+        ids = body.get("submission_ids")
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise HTTPException(422, 'send {"submission_ids": ["id", ...]}')
+        closed = closed_message(settings.competition)
+        if closed:
+            raise HTTPException(403, f"selections are final: {closed}")
+        try:
+            return record_selection(
+                settings.board,
+                leaderboard.read(settings.board),
+                who.team,
+                ids,
+                limit=settings.competition.final_selections,
+            )
+        except HarnessError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+    @app.get("/api/board")
+    def board() -> list[dict[str, Any]]:
+        from harness.board import leaderboard
+        from harness.board.boards import public_board
+
+        table = public_board(leaderboard.read(settings.board))
+        return json.loads(table.to_json(orient="records"))
+
+    @app.get("/api/admin/jobs")
+    def jobs(_who: Annotated[tokens.Identity, Depends(organiser)]) -> dict[str, Any]:
+        j, s = store.jobs, store.submissions
+        with settings.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(
+                    j.c.submission_id, s.c.team, j.c.state, j.c.attempts, j.c.lease_owner, j.c.error
+                )
+                .join(s, s.c.id == j.c.submission_id)
+                .order_by(j.c.id)
+            ).all()
+        return {
+            "counts": queue.counts(settings.engine),
+            "jobs": [dict(r._mapping) for r in rows],
+        }
+
+    @app.get("/")
+    def index() -> RedirectResponse:
+        return RedirectResponse("/board/index.html")
+
+    @app.get("/board/{path:path}")
+    def site(path: str) -> FileResponse:
+        root = _fresh_site(settings).resolve()
+        target = (root / path).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            raise HTTPException(404, "no such page")
+        return FileResponse(target)
+
+    return app
+
+
+def _submissions(
+    engine: sa.Engine, team: str, submission_id: str | None = None, *, log: bool = False
+) -> list[dict[str, Any]]:
+    s, j, r = store.submissions, store.jobs, store.results
+    query = (
+        sa.select(
+            s.c.id,
+            s.c.kind,
+            s.c.submitted_at,
+            s.c.size_bytes,
+            j.c.id,
+            j.c.state,
+            j.c.attempts,
+            j.c.error,
+            j.c.log_tail,
+            r.c.public_json,
+        )
+        .join(j, j.c.submission_id == s.c.id)
+        .outerjoin(r, r.c.submission_id == s.c.id)
+        .where(s.c.team == team)
+        .order_by(s.c.submitted_at, s.c.id)
+    )
+    if submission_id is not None:
+        query = query.where(s.c.id == submission_id)
+    out = []
+    with engine.connect() as conn:
+        for sid, kind, at, size, job_id, state, attempts, error, tail, public in conn.execute(
+            query
+        ):
+            item: dict[str, Any] = {
+                "submission_id": sid,
+                "kind": kind,
+                "submitted_at": store.aware(at).isoformat(),  # type: ignore[union-attr]
+                "size_bytes": size,
+                "state": state,
+                "attempts": attempts,
+                "queue_position": queue.position(conn, job_id) if state == queue.QUEUED else None,
+                "result": json.loads(public) if public else None,
+                "error": error or "",
+            }
+            if log:
+                item["log_tail"] = tail or ""
+            out.append(item)
+    return out
+
+
+def _fresh_site(settings: ServiceSettings) -> Path:
+    """The board's static site, rebuilt by the board code when results.csv has changed."""
+    from harness.board import leaderboard
+    from harness.board.site import write_site
+
+    site_dir = settings.state.root / SITE
+    stamp = settings.state.root / ".site-stamp"
+    mtime = str(settings.board.stat().st_mtime_ns) if settings.board.is_file() else "none"
+    with settings.site_lock:
+        if (
+            not (site_dir / "index.html").is_file()
+            or not stamp.is_file()
+            or stamp.read_text() != mtime
+        ):
+            write_site(
+                site_dir,
+                leaderboard.read(settings.board),
+                runs_root=settings.runs_root or settings.state.runs,
+                submissions=settings.state.unpacked,
+                private=False,
+                source_label=settings.board.name,
+                final_selections=settings.competition.final_selections,
+            )
+            stamp.write_text(mtime)
+    return site_dir

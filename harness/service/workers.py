@@ -1,0 +1,306 @@
+"""A worker: takes jobs from the queue and scores each by the same path as ``harness score``.
+
+A job's submission folder (unpacked, read-only, named after the team) is what ``harness score
+submissions/<team>`` would be handed: a code submission is first trained as ``harness train``
+trains it, then every kind goes through :meth:`harness.scoring.score.Scorer.score_team`, under
+the isolation and limits that command uses (strict by default). The row gets the service's
+submission id and upload time and joins the board through its lock: once, because the append
+first looks for that submission id, so a job retried after its worker died after appending
+never makes a second row.
+
+Whose fault a failure is decides what follows. The team's (its code raised, its samples broke
+the contract: a :class:`~harness.errors.HarnessError` of the team's making) is a ``failed`` row
+and a ``failed`` job with the one-line reason. The harness's (held-out data, weights, a full
+disk, a broken board, any bug) gives the job back to the queue without a row, to be retried.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from harness.errors import (
+    BoardError,
+    DataError,
+    DiskFullError,
+    HarnessError,
+    WeightsError,
+)
+from harness.service import queue, store
+
+INFRASTRUCTURE = (DataError, DiskFullError, BoardError, WeightsError)
+LOG_LINES = 40
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Everything a worker needs besides the database; ``serve`` passes the same to each.
+
+    Attributes:
+        state: the service's state folder (unpacked submissions, runs).
+        data_root: the dataset (its ``test`` split is the held-out set).
+        board: the results CSV rows are appended to.
+        competition: the competition's rules (N, image size, MiFID threshold).
+        isolation: strict or soft (None: as ``harness score`` decides, strict when bwrap works).
+        device: auto, cpu, cuda...
+        dims: Inception feature dims (default 2048, the board's pool3).
+        bootstrap: bootstrap replicates (default 100, as ``harness score``).
+        labels: measure label fidelity (default on, as ``harness score``).
+        lease_s: the lease a heartbeat keeps extending (default 60 s).
+    """
+
+    state: Path
+    data_root: Path
+    board: Path
+    competition: Any
+    isolation: str | None = None
+    device: str = "auto"
+    dims: int = 2048
+    bootstrap: int = 100
+    labels: bool = True
+    lease_s: float = queue.LEASE_S
+    kid_subsets: int = 100
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class JobLog:
+    """What a team may read of its job: lines about its own submission, paths removed."""
+
+    def __init__(self, team: str, hidden: list[Path]) -> None:
+        self.team = team
+        self.lines: list[str] = []
+        self._hidden = sorted(
+            {str(p) for p in hidden if str(p) not in ("", ".")}, key=len, reverse=True
+        )
+
+    def say(self, message: str) -> None:
+        """Keep a scoring message when it is about this team's submission."""
+        if message.startswith(f"{self.team}:"):
+            self.lines.append(self.clean(message))
+            del self.lines[:-LOG_LINES]
+
+    def clean(self, message: str) -> str:
+        for path in self._hidden:
+            message = message.replace(path + "/", "").replace(path, "<hidden>")
+        return re.sub(r"(/[\w.\-]+){2,}", "<path>", message)
+
+    def tail(self) -> str:
+        return "\n".join(self.lines)
+
+
+def public_figures(row: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a row that the public board shows (none computed with the private part),
+    by the board's own column lists, plus the row's status and reason."""
+    from harness.board.boards import PUBLIC_COLUMNS, WHOLE_TEST_COLUMNS
+
+    split = bool(row.get("score_public") == row.get("score_public")) and "score_public" in row
+    template = PUBLIC_COLUMNS if split else WHOLE_TEST_COLUMNS
+    names = {c.format(metric="score") for c in template} - {"rank"}
+    if split:
+        names |= {c.format(metric="mifid") for c in template} - {"rank"}
+    keep = {k: v for k, v in row.items() if k in names and "private" not in k}
+    keep["status"] = row.get("status")
+    keep["error"] = row.get("error") or ""
+    return keep
+
+
+def append_once(row: dict[str, Any], board: Path) -> dict[str, Any]:
+    """Append ``row`` to the board under its lock unless a row with its submission id is there;
+    returns the row that is on the board (this one, or the one an earlier attempt wrote)."""
+    from harness.board import leaderboard
+    from harness.board.csv_append import append_to_csv
+
+    board.parent.mkdir(parents=True, exist_ok=True)
+    with open(leaderboard.lock_path(board), "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            table = leaderboard.read(board)
+            if "submission_id" in table and (table["submission_id"] == row["submission_id"]).any():
+                found = table[table["submission_id"] == row["submission_id"]].iloc[0]
+                return {k: v for k, v in found.items() if v == v}  # NaN: absent
+            append_to_csv(board, [row], leaderboard.COLUMNS)
+            return row
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+class Worker:
+    """One worker process's loop; the Scorer (Inception, references) is built once and kept."""
+
+    def __init__(
+        self, engine: sa.Engine, settings: WorkerSettings, *, name: str | None = None
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self._log: JobLog | None = None
+        self._scorer: Any = None
+
+    def _say(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+        if self._log is not None:
+            self._log.say(message)
+
+    @property
+    def scorer(self) -> Any:
+        if self._scorer is None:
+            from harness.scoring.score import Scorer, ScoreSettings
+
+            s, rules = self.settings, self.settings.competition
+            judge = None
+            if s.labels:
+                from harness.scoring.label_fidelity import LabelJudge
+
+                judge = LabelJudge(s.data_root, device=s.device, say=self._say)
+            settings = ScoreSettings(
+                n_per_class=rules.n_per_class,
+                samples_image_size=rules.image_size,
+                memorisation_eps=rules.memorisation_threshold,
+                bootstrap=s.bootstrap,
+                device=s.device,
+                dims=s.dims,
+                kid_subsets=s.kid_subsets,
+                kid_subset_size=min(1000, rules.n_per_class),
+                **s.extra,
+            )
+            self._scorer = Scorer(
+                data_root=s.data_root,
+                runs_root=store.State(s.state).runs,
+                settings=settings,
+                say=self._say,
+                label_judge=judge,
+            )
+        return self._scorer
+
+    def run(self, *, stop_when_idle: bool = False, poll_s: float = 0.5, max_jobs: int = 0) -> int:
+        """Take and score jobs until stopped (or, with ``stop_when_idle``, the queue is empty);
+        returns how many jobs this worker ended."""
+        from harness.sandbox.isolation import use_isolation
+
+        use_isolation(self.settings.isolation)
+        done = 0
+        while not max_jobs or done < max_jobs:
+            job = queue.claim(self.engine, self.name, lease_s=self.settings.lease_s)
+            if job is None:
+                if stop_when_idle:
+                    return done
+                time.sleep(poll_s)
+                continue
+            self.run_job(job)
+            done += 1
+        return done
+
+    def run_job(self, job: queue.Job) -> None:
+        """Score one job under a heartbeat and end it as its outcome says."""
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(job, stop), daemon=True)
+        beat.start()
+        s = self.settings
+        self._log = JobLog(
+            job.team, [s.state.resolve(), s.state, s.data_root.resolve(), s.data_root]
+        )
+        try:
+            self._say(f"{job.team}: scoring submission {job.submission_id} (attempt {job.attempt})")
+            row = self._score(job)
+        except INFRASTRUCTURE as exc:
+            self._give_back(job, f"{type(exc).__name__}: {exc}")
+            return
+        except Exception as exc:  # a harness bug is the harness's fault: retried, never counted
+            traceback.print_exc(file=sys.stderr)
+            self._give_back(job, f"internal error: {type(exc).__name__}")
+            return
+        finally:
+            stop.set()
+        try:
+            on_board = append_once(row, s.board)
+        except (HarnessError, OSError) as exc:
+            self._give_back(job, f"the board could not take the row: {exc}")
+            return
+        state = queue.SCORED if on_board.get("status") == "ok" else queue.FAILED
+        error = self._log.clean(str(on_board.get("error") or ""))
+        queue.finish(
+            self.engine,
+            job,
+            self.name,
+            state=state,
+            public=public_figures(on_board),
+            error=error,
+            log_tail=self._log.tail(),
+        )
+
+    def _give_back(self, job: queue.Job, why: str) -> None:
+        assert self._log is not None
+        self._say(
+            f"{job.team}: not scored this time, the harness will retry: {self._log.clean(why)}"
+        )
+        queue.release(self.engine, job, self.name, self._log.clean(why), self._log.tail())
+
+    def _score(self, job: queue.Job) -> dict[str, Any]:
+        from harness.scoring.score import STATUS_FAILED
+
+        s = self.settings
+        folder = store.State(s.state).unpacked / job.submission_id / job.team
+        run_id = None
+        try:
+            if job.kind == "code":
+                run_id = self._train(folder)
+            row = self.scorer.score_team(folder, run_id)
+        except INFRASTRUCTURE:
+            raise
+        except HarnessError as exc:  # the team's code or files: a failed row, as `score` writes
+            self._say(f"{job.team}: failed: {exc}")
+            row = self.scorer.failed_row(
+                job.team, self._log.clean(str(exc)) if self._log else str(exc), run_id
+            )
+            row["status"] = STATUS_FAILED
+        row["submission_id"] = job.submission_id
+        row["submitted_at"] = self._submitted_at(job)
+        return row
+
+    def _train(self, folder: Path) -> str:
+        from harness.training.train import train_team
+
+        summary = train_team(
+            folder,
+            data_root=self.settings.data_root,
+            runs_root=store.State(self.settings.state).runs,
+            overrides={},
+            device=self.settings.device,
+        )
+        return Path(summary["run_dir"]).name
+
+    def _submitted_at(self, job: queue.Job) -> str:
+        with self.engine.connect() as conn:
+            at = conn.execute(
+                sa.select(store.submissions.c.submitted_at).where(
+                    store.submissions.c.id == job.submission_id
+                )
+            ).scalar_one()
+        return store.aware(at).replace(microsecond=0).isoformat()  # type: ignore[union-attr]
+
+    def _heartbeat(self, job: queue.Job, stop: threading.Event) -> None:
+        interval = self.settings.lease_s / 3
+        while not stop.wait(interval):
+            try:
+                if not queue.heartbeat(self.engine, job, self.name, lease_s=self.settings.lease_s):
+                    self._say(f"{job.team}: lease lost; another worker may score it")
+                    return
+            except sa.exc.SQLAlchemyError as exc:
+                print(f"heartbeat failed: {exc}", file=sys.stderr)
+
+
+def run_workers(make: Callable[[], Worker]) -> None:
+    """Run one worker in this process (``harness worker``)."""
+    make().run()
