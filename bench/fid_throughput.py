@@ -126,6 +126,79 @@ def measure(
     return report
 
 
+def measure_random_weights(
+    n: int = 1000, device_name: str = "cuda", batch_size: int = 50, repeats: int = 3
+) -> dict:
+    """Harness extractor vs pytorch-fid's InceptionV3 on the same in-memory uint8 batch.
+
+    For a machine that cannot hold the weights file (an offline GPU node, 64 MiB per
+    transfer): the speed of a network does not depend on its weights, so both run one random
+    state of pytorch-fid's shape (torchvision's Inception3 with 1,008 classes: pytorch-fid's FID
+    blocks subclass torchvision's and keep their parameter names). pytorch-fid's side is its
+    model as released (``InceptionV3``, fp32) on float [0, 1] NCHW batches, as ``get_activations``
+    feeds it; the harness side is ``InceptionFeatures`` on uint8 NHWC arrays, conversion and
+    copy to the device included. Best of ``repeats`` timed passes each, after one warm-up pass.
+    Features are compared too, though with random weights the difference says little.
+    """
+    import tempfile
+
+    from torchvision.models.inception import Inception3
+
+    from harness.scoring.metrics.inception import InceptionFeatures
+    from harness.scoring.metrics.network import build_inception
+    from harness.scoring.metrics.weights import WeightsInfo, file_sha256
+
+    torch.manual_seed(0)
+    state = Inception3(num_classes=1008, aux_logits=False, init_weights=True).state_dict()
+    device = torch.device(device_name)
+    images = np.random.default_rng(0).integers(0, 256, (n, 64, 64, 3), dtype=np.uint8)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "random-inception.pth"
+        torch.save(state, path)
+        info = WeightsInfo(str(path), file_sha256(path), "random (same shape)", "none")
+        theirs_model = build_inception(state).to(device)
+        ours = InceptionFeatures(dims=2048, device=device, batch_size=batch_size, weights=info)
+
+    def run_theirs() -> np.ndarray:
+        out = []
+        with torch.no_grad():
+            for start in range(0, n, batch_size):
+                batch = torch.from_numpy(images[start : start + batch_size]).permute(0, 3, 1, 2)
+                x = batch.float().div(255).to(device)
+                out.append(theirs_model(x)[0].squeeze(3).squeeze(2).cpu().numpy())
+        return np.concatenate(out)
+
+    def timed(fn) -> tuple[float, np.ndarray]:  # type: ignore[no-untyped-def]
+        fn()  # warm-up (cuDNN autotuning, allocations)
+        best, result = float("inf"), None
+        for _ in range(repeats):
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+            result = fn()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            best = min(best, time.perf_counter() - start)
+        return best, result  # type: ignore[return-value]
+
+    their_s, theirs = timed(run_theirs)
+    our_s, feats = timed(lambda: ours(images))
+    return {
+        "device": str(device)
+        + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
+        "torch": str(torch.__version__),
+        "weights": "random, pytorch-fid's shape",
+        "images": n,
+        "batch_size": batch_size,
+        "pytorch_fid_images_per_s": round(n / their_s, 1),
+        "harness_images_per_s": round(n / our_s, 1),
+        "ratio": round(their_s / our_s, 2),
+        "max_relative_feature_difference": float(
+            np.abs(feats - theirs).max() / max(float(np.abs(theirs).max()), 1e-12)
+        ),
+    }
+
+
 def _stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.mean(features, axis=0), np.cov(features, rowvar=False)
 

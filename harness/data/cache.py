@@ -164,6 +164,16 @@ def cached_split(
         "format_version": FORMAT_VERSION,
         "sha256": arrays_digest(images, labels),
     }
+    store_arrays(folder, images, labels, meta)
+    return load_arrays(folder)
+
+
+def store_arrays(folder: Path, images: np.ndarray, labels: np.ndarray, meta: dict) -> None:
+    """Write a cache folder atomically (staging folder, then one rename).
+
+    :func:`cached_split` writes what it decoded; :mod:`harness.data.transport` writes a split
+    carried to another machine, whose ``meta`` (fingerprint, digest) came with it.
+    """
     staging = None
     try:
         # numpy reports a short write as an OSError with no errno: writer_only lets the
@@ -182,4 +192,3 @@ def cached_split(
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         raise
-    return load_arrays(folder)

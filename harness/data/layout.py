@@ -182,11 +182,7 @@ def split_fingerprint(root: Path, split: str) -> str:
     keyed by every file's path, size and modification time; any change to those recomputes it.
     """
     files = list_split(root, split)
-    stat_key = hashlib.sha256()
-    for path, _ in files.items():
-        st = path.stat()
-        stat_key.update(f"{path.resolve()}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
-    memo = cache_root() / "fingerprints" / f"{stat_key.hexdigest()}.txt"
+    memo = fingerprint_memo(files)
     if memo.is_file():
         return memo.read_text().strip()
     digest = hashlib.sha256()
@@ -195,6 +191,16 @@ def split_fingerprint(root: Path, split: str) -> str:
     value = digest.hexdigest()
     atomic.write_text(memo, value + "\n")
     return value
+
+
+def fingerprint_memo(files: SplitFiles) -> Path:
+    """Where the fingerprint of these files is remembered: keyed by every file's resolved
+    path, size and modification time, so that any change to them recomputes it."""
+    stat_key = hashlib.sha256()
+    for path, _ in files.items():
+        st = path.stat()
+        stat_key.update(f"{path.resolve()}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+    return cache_root() / "fingerprints" / f"{stat_key.hexdigest()}.txt"
 
 
 def dataset_fingerprint(root: Path) -> str:
