@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import signal
-import stat
 import sys
 from dataclasses import replace
 from pathlib import Path
