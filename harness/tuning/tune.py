@@ -230,7 +230,8 @@ class Objective:
                 image_size=self.image_size,
             )
             run_id = result["run_id"]
-            steps_done = int(result["steps_done"])
+            # An interrupted job reports no step count; the trial ends with the interrupt anyway.
+            steps_done = int(result.get("steps_done", steps_done))
             trial.set_user_attr("run_id", run_id)
             value = self.validation_score(run_id)
             _say(f"trial {trial.number}: epoch {epoch}: validation FID sum {value:.2f}")

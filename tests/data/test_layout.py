@@ -43,7 +43,9 @@ def test_empty_class_folder_is_named(tiny_data: Path, tmp_path: Path) -> None:
 
 
 def test_missing_data_folder_says_how_to_fix(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="HARNESS_DATA"):
+    with pytest.raises(
+        DataError, match=r"pass --data PATH, or say it once with `harness config set data PATH`"
+    ):
         layout.list_split(tmp_path / "nowhere", "train")
 
 
