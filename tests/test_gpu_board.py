@@ -81,3 +81,49 @@ def test_returns_drop_the_raw_generator_cut_parts_and_join_them_checked(tmp_path
     (outs[0] / first_part).write_bytes(b"x" + (outs[0] / first_part).read_bytes()[1:])
     with pytest.raises(Exception, match="does not match its recorded SHA-256"):
         returns.reassemble(outs, tmp_path / "joined2")
+
+
+def test_a_cpu_dry_run_packs_and_trains_team2_offline_and_its_return_joins(
+    tmp_path: Path,
+) -> None:
+    """The GPU run's first call, as a CPU dry run: pack the train split (no wheels), then
+    ``remote`` with the harness dependencies the GPU machine lacks blocked
+    (``--simulate-offline``) trains team2 for one step, exports it and cuts the return into
+    parts; the second batch is written as ``collect`` writes it (its bench is left out: it
+    only times), and the parts join into a checkpoint that loads. About a minute on 2 cores."""
+    import json
+    import os
+    import subprocess
+
+    from harness.data.demo import make_demo_dataset
+
+    data = make_demo_dataset(
+        tmp_path / "facemask", train_per_class=66, test_per_class=2, size=64, seed=3
+    )
+    env = {**os.environ, "PYTHON": sys.executable}
+
+    def stage(*argv: str) -> None:
+        done = subprocess.run(
+            ["bash", str(SCRIPT), *argv], env=env, capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+
+    pack, work, out1, out2 = (tmp_path / n for n in ("pack", "work", "out1", "out2"))
+    stage("pack", "--data", str(data), "--out", str(pack), "--no-wheels")
+    stage(
+        "remote", "--pack", str(pack), "--work", str(work), "--out", str(out1), "--device",
+        "cpu", "--steps", "1", "--teams", "team2", "--simulate-offline", "--part-bytes",
+        "4000000",
+    )  # fmt: skip
+    report = json.loads((out1 / "report.json").read_text())
+    trained = report["train"]["team2"]
+    assert trained["status"] == "complete" and trained["steps_done"] == 1, trained
+    assert report["prepared"]["train_images"] == 132 and report["dry_run"] is True
+    assert len(list(out1.iterdir())) <= 8
+    if report["returns"]["batches"] > 1:
+        out2.mkdir()
+        returns.write_batch(work / "return", out2, 2, {"stage": "collect"})
+    joined = returns.reassemble([out1, out2] if out2.exists() else [out1], tmp_path / "joined")
+    assert list(joined["complete"]) == ["team2"] and not joined["missing"]
+    checkpoint = torch.load(joined["complete"]["team2"], weights_only=True)
+    assert checkpoint["image_size"] == 64 and checkpoint["ema"] is not None
