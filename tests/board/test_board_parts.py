@@ -210,7 +210,7 @@ def test_the_final_board_shows_private_figures_and_the_public_score_only(
     shown = values_of(table, "private")
     index = (sites["organiser"] / "final" / "index.html").read_text()
     assert found(index, shown)
-    assert 'data-label="Chosen by">best 2 public<' in index
+    assert 'data-label="Chosen by">chosen by: best 2 public<' in index
     score_public = {f"{v:,.1f}" for v in table["score_public"].dropna()}
     assert found(index, score_public)  # the public score beside the private one
 
@@ -261,7 +261,7 @@ def test_intervals_leads_entries_and_tabs(sites: dict[str, Path]) -> None:
     assert final.count('class="band"') == 4  # bo has no private interval: no band, no lead
     assert re.search(r'class="lead lead-(yes|no)"', index)
     ana = index[index.index('data-team="ana"') :].split("</tr>")[0]
-    assert 'data-label="Entries">2<' in ana and "2026-11-02 10:00 UTC" in ana
+    assert '<span class="count">2</span> entries · last 2026-11-02 10:00' in ana
     assert 'href="final/index.html"' in index and 'aria-current="page"' in index
     assert 'href="../index.html"' in final and 'href="../style.css"' in final
     team = (sites["organiser"] / "final" / "teams" / "ana.html").read_text()

@@ -209,10 +209,12 @@ def _pair(record: dict[str, Any], a: str, b: str) -> str:
 
 
 def _other_scores(record: dict[str, Any], column: str) -> list[tuple[str, str]]:
-    """Numbers beside the ranking score that the board's part allows: on the whole-test board
-    the overall FID, the bootstrap mean and the classifier's accuracy; on the final board the
-    public score, the public rank and the change (the part view has dropped the rest)."""
+    """Numbers beside the ranking score that the board's part allows: its MiFID sum; on the
+    whole-test board the overall FID, the bootstrap mean and the classifier's accuracy; on the
+    final board the public score, the public rank and the change (the part view has dropped
+    the rest)."""
     names = {
+        "mifid": "MiFID, summed over the classes",
         "fid_overall": "FID, all samples vs all held-out reals",
         "bootstrap_mean": "Mean of the bootstrap replicates",
         "score_public": "Public score",

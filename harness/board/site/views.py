@@ -161,7 +161,7 @@ def entries(table: pd.DataFrame) -> dict[str, tuple[int, str]]:
     out = {}
     for team, rows in stamps.groupby(table["team"].astype(str)):
         latest = rows.max()
-        out[team] = (len(rows), BLANK if pd.isna(latest) else latest.strftime("%Y-%m-%d %H:%M UTC"))
+        out[team] = (len(rows), BLANK if pd.isna(latest) else latest.strftime("%Y-%m-%d %H:%M"))
     return out
 
 
