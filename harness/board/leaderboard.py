@@ -243,9 +243,16 @@ def to_markdown(board: pd.DataFrame) -> str:
         figure,
         team_label,
     )
+    from harness.board.parts import part_columns
     from harness.board.references import REFERENCE_RANK
+    from harness.board.terminal import MISSING, MISSING_NOTE, board_kind
+
+    figures = set(part_columns("public") + part_columns("private"))
 
     shown = board.copy()
+    # On a split's boards, a ranked row without its part's figure says so: "—", never blank.
+    split = board_kind(board) != "whole" and "rank" in board.columns
+    ranked = board["rank"].astype(str) != "-" if split else pd.Series(False, index=board.index)
     if "team" in shown.columns:
         shown["team"] = [team_label(row) for _, row in shown.iterrows()]
     if "memorised" in shown.columns and "rank" in shown.columns:
@@ -258,9 +265,14 @@ def to_markdown(board: pd.DataFrame) -> str:
             continue
         digits = _decimals(column)
         values = pd.to_numeric(shown[column], errors="coerce")
-        shown[column] = ["" if pd.isna(v) else figure(v, digits) for v in values]
+        shown[column] = [
+            (MISSING if r and column in figures else "") if pd.isna(v) else figure(v, digits)
+            for v, r in zip(values, ranked, strict=True)
+        ]
     align = tuple("left" if c in _TEXT_COLUMNS else "right" for c in shown.columns)
     table = shown.to_markdown(index=False, disable_numparse=True, colalign=align)
     if "rank" in board.columns and (board["rank"].astype(str) == REFERENCE_RANK).any():
         table += f"\n\n{REFERENCE_RANK}: {REFERENCE_LABEL} (not a team)."
+    if (shown == MISSING).to_numpy().any():
+        table += f"\n\n{MISSING_NOTE}"
     return table

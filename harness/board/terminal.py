@@ -177,12 +177,31 @@ def board_kind(board: pd.DataFrame) -> str:
     return "whole"
 
 
+MISSING = "—"
+# Headers of the cells that hold a figure of the board's part (the rest: text, labels, counts).
+PART_FIGURES = frozenset(
+    h
+    for h, _ in (*PUBLIC_CELLS, *PRIVATE_CELLS)
+    if any(w in h for w in ("score", "interval", "MiFID", "FID", "cover"))
+)
+MISSING_NOTE = (
+    "—: this row has no figure of this board's part there (scored before it was measured)."
+)
+
+
+def _or_missing(cell: Cell) -> Cell:
+    """A number cell that says "—" where the row lacks this part's figure, never blank (a
+    blank could pass for a figure left out on purpose)."""
+    return lambda row: cell(row) or MISSING
+
+
 def _cells(kind: str, board: pd.DataFrame) -> tuple[tuple[str, Cell], ...]:
     if kind == "whole":
         return RANKED_CELLS
     cells = PRIVATE_CELLS if kind == "private" else PUBLIC_CELLS
     # A column none of the rows has (no labels, no MiFID) is left out rather than shown blank.
-    return tuple((h, c) for h, c in cells if any(c(r) for _, r in board.iterrows()))
+    kept = tuple((h, c) for h, c in cells if any(c(r) for _, r in board.iterrows()))
+    return tuple((h, _or_missing(c) if h in PART_FIGURES else c) for h, c in kept)
 
 
 def _ranked_table(rows: pd.DataFrame, cells: tuple[tuple[str, Cell], ...]) -> Table:
@@ -223,8 +242,12 @@ def render(board: pd.DataFrame, width: int | None = None) -> str:
     console = Console(file=out, width=width, color_system=None, force_terminal=False)
     lines = []
     if is_ranked.any():
-        console.print(_ranked_table(board[is_ranked], _cells(kind, board[is_ranked])))
+        cells = _cells(kind, board[is_ranked])
+        console.print(_ranked_table(board[is_ranked], cells))
         lines += textwrap.wrap(caption, width)
+        shown = [cell(row) for _, row in board[is_ranked].iterrows() for _, cell in cells]
+        if kind != "whole" and MISSING in shown:
+            lines += textwrap.wrap(MISSING_NOTE, width)
     else:
         lines.append("no ok rows to rank")
     if has_reason.any():

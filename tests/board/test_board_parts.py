@@ -244,7 +244,20 @@ def test_each_rows_per_class_figures_add_up_to_the_score_beside_them(
     assert checked >= 3
 
 
-def test_rows_without_their_parts_figure_say_so(sites: dict[str, Path]) -> None:
+def test_rows_without_their_parts_figure_say_so(
+    table: pd.DataFrame, sites: dict[str, Path]
+) -> None:
+    from harness.board.terminal import MISSING_NOTE
+
+    for text in (
+        render(public_board(table), width=250),
+        leaderboard.to_markdown(public_board(table)),
+        render(private_board(table, {}, k=2), width=250),
+    ):
+        bo = next(line for line in text.splitlines() if " bo " in line)
+        assert "—" in bo and MISSING_NOTE in text
+        ana = next(line for line in text.splitlines() if " ana " in line)
+        assert "—" not in ana
     index = (sites["public"] / "index.html").read_text()
     bo = index[index.index('data-team="bo"') :].split("</tr>")[0]
     assert 'title="no public-part figure in this row' in bo  # its KID, PRDC, interval
