@@ -9,7 +9,12 @@
   whole-test ``score`` as before competitions.
 - **Final board** (``harness leaderboard --private``): each team ranked by the best
   ``score_private`` among the submissions it selected (``harness select``), or among its K
-  best public ones when it selected none (Kaggle's rule).
+  best public ones when it selected none (Kaggle's rule). It shows private-part figures only,
+  plus the public score, the team's public rank and how far it moved (``rank_change``), as
+  Kaggle does once a competition ends; never a whole-test figure.
+
+Each board's ``ahead_of_next`` compares the 95% intervals of its own part's score
+(``score_public_ci_low`` ..., computed at scoring time; see :mod:`harness.board.parts`).
 
 ``--metric mifid`` ranks both by the memorisation-informed sum instead (``mifid_public``,
 ``mifid_private``; ``mifid`` without a split).
@@ -65,6 +70,9 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
     "source",
     "{metric}_public",
     "score_public",
+    "score_public_ci_low",
+    "score_public_ci_high",
+    "ahead_of_next",
     "fid_public_with_mask",
     "fid_public_without_mask",
     "mifid_public",
@@ -84,6 +92,8 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
     "isolation",
     "train_isolation",
 )
+# The final board: private figures only, plus the public score and rank and the change (as
+# Kaggle shows them once a competition ends); never a whole-test figure.
 PRIVATE_COLUMNS: tuple[str, ...] = (
     "rank",
     "team",
@@ -91,16 +101,23 @@ PRIVATE_COLUMNS: tuple[str, ...] = (
     "chosen_by",
     "{metric}_private",
     "score_private",
+    "score_private_ci_low",
+    "score_private_ci_high",
+    "ahead_of_next",
     "fid_private_with_mask",
     "fid_private_without_mask",
     "mifid_private",
+    "{metric}_public",
     "score_public",
-    "score",
+    "public_rank",
+    "rank_change",
     "memorised",
-    "density_with_mask",
-    "density_without_mask",
-    "coverage_with_mask",
-    "coverage_without_mask",
+    "memorisation_with_mask",
+    "memorisation_without_mask",
+    "density_private_with_mask",
+    "density_private_without_mask",
+    "coverage_private_with_mask",
+    "coverage_private_without_mask",
     "label_fidelity_with_mask",
     "label_fidelity_without_mask",
     "source",
@@ -160,6 +177,38 @@ def _ranked(rows: pd.DataFrame, column: str, all_runs: bool) -> pd.DataFrame:
     return ok
 
 
+def _lead(ranked: pd.DataFrame, score: str, metric: str) -> None:
+    """Fill ``ahead_of_next`` from the interval of ``score`` (the board's own part); ``?``
+    when another metric ranks the board (it has no interval). A reference is nobody's rival."""
+    teams = ranked["rank"].astype(str) != REFERENCE_RANK
+    ranked["ahead_of_next"] = ""
+    if teams.any():
+        lead = separation(ranked[teams], f"{score}_ci_low", f"{score}_ci_high")
+        ranked.loc[teams, "ahead_of_next"] = lead if metric == "score" else "?"
+
+
+def _public_ranks(table: pd.DataFrame, ranked: pd.DataFrame, metric: Metric) -> None:
+    """Add each final-board team's public rank and how far it moved (``+2``: up two places,
+    the shake-up Kaggle shows); a reference has neither."""
+    public = public_board(table, metric=metric)
+    ranks = {
+        str(t): r
+        for t, r in zip(public["team"], public["rank"], strict=True)
+        if str(r) not in ("-", REFERENCE_RANK)
+    }
+    shown, moved = [], []
+    for team, rank in zip(ranked["team"], ranked["rank"], strict=True):
+        before = ranks.get(str(team))
+        if before is None or str(rank) == REFERENCE_RANK:
+            shown.append(REFERENCE_RANK if str(rank) == REFERENCE_RANK else "-")
+            moved.append("")
+            continue
+        change = int(before) - int(rank)
+        shown.append(str(before))
+        moved.append(f"{change:+d}" if change else "0")
+    ranked["public_rank"], ranked["rank_change"] = shown, moved
+
+
 def _unranked(table: pd.DataFrame, ranked: pd.DataFrame, why: str) -> pd.DataFrame:
     """Teams with no ranked row: their latest row, with its error, what differs in how it was
     measured (``not_ranked_because``), or ``why``."""
@@ -216,10 +265,7 @@ def public_board(
         rows, column, template = table, metric, WHOLE_TEST_COLUMNS
         why = f"no {column} in its rows"
     ranked = _ranked(rows, column, all_runs)
-    if not digest:
-        teams = ranked["rank"].astype(str) != REFERENCE_RANK  # a reference is nobody's rival
-        ranked["ahead_of_next"] = ""
-        ranked.loc[teams, "ahead_of_next"] = separation(ranked[teams]) if metric == "score" else "?"
+    _lead(ranked, "score" if not digest else "score_public", metric)
     present = pd.Index([*table.columns, "rank", "ahead_of_next"])
     columns = _columns(template, metric, present)
     return _assemble(ranked, _unranked(table, ranked, why), columns, extra)
@@ -271,6 +317,9 @@ def private_board(
     ranked = ranked.sort_values([private, "submitted_at"], kind="stable")
     ranked.insert(0, "rank", range(1, len(ranked) + 1))
     ranked = interleave(ranked, references.assign(chosen_by="reference"), private)
-    present = pd.Index([*table.columns, "rank", "chosen_by"])
+    _lead(ranked, "score_private", metric)
+    _public_ranks(table, ranked, metric)
+    present = pd.Index([*table.columns, "rank", "chosen_by", "ahead_of_next"])
+    present = present.append(pd.Index(["public_rank", "rank_change"]))
     columns = _columns(PRIVATE_COLUMNS, metric, present)
     return _assemble(ranked, _unranked(table, ranked, NOT_SPLIT), columns, extra)

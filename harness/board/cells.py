@@ -11,12 +11,19 @@ already in a board are never rewritten, and a board reads back what it wrote.
 Rows made under soft isolation (team code in a plain child process, able to read the held-out
 images) carry ``isolation=soft``, or ``train_isolation=soft`` when the run they sample was
 trained so; every board marks them with :data:`SOFT_MARK` after the team's name.
+
+Numbers are formatted here too (:func:`figure`), and the reference row's wording
+(:data:`REFERENCE_LABEL`), so that the three boards agree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+HUGE = 1e6
+REFERENCE_LABEL = "real-data floor: what a generator that drew real photos would score"
+REFERENCE_MEMORISED = "expected: real photos"
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SOFT = "soft"
@@ -62,3 +69,13 @@ def team_label(row: Mapping[str, Any]) -> str:
     team = row.get("team")
     text = "" if team is None or (isinstance(team, float) and team != team) else str(team)
     return text + SOFT_MARK if unprotected(row) else text
+
+
+def figure(value: float, digits: int, *, thousands: bool = False) -> str:
+    """A number as every board prints it: ``digits`` decimals (with thousands separators on the
+    web pages), or in powers of ten from a million up (``4.22e+15``): a memoriser's MiFID is
+    about 1e16, which would otherwise print as seventeen digits. The terminal, the Markdown
+    board and the site all call this, so the same value reads the same everywhere."""
+    if abs(value) >= HUGE:
+        return f"{value:.3g}"
+    return f"{value:,.{digits}f}" if thousands else f"{value:.{digits}f}"

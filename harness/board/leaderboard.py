@@ -185,14 +185,15 @@ def ranked(table: pd.DataFrame, *, all_runs: bool = False) -> pd.DataFrame:
     return board[columns] if not board.empty else pd.DataFrame(columns=columns)
 
 
-def separation(ok: pd.DataFrame) -> list[str]:
+def separation(
+    ok: pd.DataFrame, low: str = "score_ci_low", high: str = "score_ci_high"
+) -> list[str]:
     """For each ranked row: is its lead over the next row real? ``yes`` when its 95% bootstrap
-    interval lies wholly below the next row's, ``no`` when they overlap, ``?`` without intervals."""
+    interval (columns ``low``, ``high``: the board's own part) lies wholly below the next
+    row's, ``no`` when they overlap, ``?`` without intervals."""
     out = []
-    lows = pd.to_numeric(ok.get("score_ci_low"), errors="coerce") if "score_ci_low" in ok else None
-    highs = (
-        pd.to_numeric(ok.get("score_ci_high"), errors="coerce") if "score_ci_high" in ok else None
-    )
+    lows = pd.to_numeric(ok[low], errors="coerce") if low in ok else None
+    highs = pd.to_numeric(ok[high], errors="coerce") if high in ok else None
     for i in range(len(ok)):
         if i == len(ok) - 1:
             out.append("")
@@ -206,6 +207,7 @@ def separation(ok: pd.DataFrame) -> list[str]:
 _TEXT_COLUMNS = frozenset(
     {"rank", "team", "run_id", "status", "error", "ahead_of_next", "not_ranked_because"}
     | {"submission_id", "submitted_at", "source", "chosen_by", "memorised"}
+    | {"public_rank", "rank_change"}
 )
 
 
@@ -230,14 +232,32 @@ def _markdown_text(value: Any) -> str:
 
 
 def to_markdown(board: pd.DataFrame) -> str:
-    """The board as a Markdown table (for the README): fixed decimals, blanks for missing,
+    """The board as a Markdown table (for the README): fixed decimals (powers of ten from a
+    million up, :func:`~harness.board.cells.figure`), blanks for missing,
     every text cell safe for a spreadsheet, a row made under soft isolation marked after its
     team's name (:mod:`harness.board.cells`; the isolation columns themselves are not shown)."""
-    from harness.board.cells import ISOLATION_COLUMNS, team_label
+    from harness.board.cells import (
+        ISOLATION_COLUMNS,
+        REFERENCE_LABEL,
+        REFERENCE_MEMORISED,
+        figure,
+        team_label,
+    )
+    from harness.board.parts import part_columns
+    from harness.board.references import REFERENCE_RANK
+    from harness.board.terminal import MISSING, MISSING_NOTE, board_kind
+
+    figures = set(part_columns("public") + part_columns("private"))
 
     shown = board.copy()
+    # On a split's boards, a ranked row without its part's figure says so: "—", never blank.
+    split = board_kind(board) != "whole" and "rank" in board.columns
+    ranked = board["rank"].astype(str) != "-" if split else pd.Series(False, index=board.index)
     if "team" in shown.columns:
         shown["team"] = [team_label(row) for _, row in shown.iterrows()]
+    if "memorised" in shown.columns and "rank" in shown.columns:
+        floor = shown["rank"].astype(str) == REFERENCE_RANK  # real photos: near train by nature
+        shown["memorised"] = shown["memorised"].astype(object).where(~floor, REFERENCE_MEMORISED)
     shown = shown.drop(columns=[c for c in ISOLATION_COLUMNS if c in shown.columns])
     for column in shown.columns:
         if column in _TEXT_COLUMNS:
@@ -246,7 +266,13 @@ def to_markdown(board: pd.DataFrame) -> str:
         digits = _decimals(column)
         values = pd.to_numeric(shown[column], errors="coerce")
         shown[column] = [
-            "" if pd.isna(v) else f"{v:.3g}" if abs(v) >= 1e7 else f"{v:.{digits}f}" for v in values
-        ]  # a memoriser's MiFID is about 1e16: shown as 1.18e+16, not 17 digits
+            (MISSING if r and column in figures else "") if pd.isna(v) else figure(v, digits)
+            for v, r in zip(values, ranked, strict=True)
+        ]
     align = tuple("left" if c in _TEXT_COLUMNS else "right" for c in shown.columns)
-    return shown.to_markdown(index=False, disable_numparse=True, colalign=align)
+    table = shown.to_markdown(index=False, disable_numparse=True, colalign=align)
+    if "rank" in board.columns and (board["rank"].astype(str) == REFERENCE_RANK).any():
+        table += f"\n\n{REFERENCE_RANK}: {REFERENCE_LABEL} (not a team)."
+    if (shown == MISSING).to_numpy().any():
+        table += f"\n\n{MISSING_NOTE}"
+    return table

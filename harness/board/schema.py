@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from harness.board.parts import part_columns
 from harness.errors import BoardError
 from harness.scoring.score import STATUS_FAILED, STATUS_OK
 
@@ -83,6 +84,13 @@ NUMBER_COLUMNS = frozenset(
         "steps_trained",
     }
 )
+# Competition mode: every figure measured against the test reals also exists for the public
+# and the private part of ``test`` (:mod:`harness.board.parts`), each board showing its own:
+# ``score_<part>`` (the FID sum) and its 95% interval ``score_<part>_ci_low/high``,
+# ``mifid_<part>``, and per class ``fid_``, ``kid_``, ``precision_``, ``recall_``,
+# ``density_``, ``coverage_``, ``mifid_`` and ``n_real_<part>_<class>``. Rows scored before a
+# column existed leave it blank, and the boards say so rather than show another part's.
+NUMBER_COLUMNS = NUMBER_COLUMNS | frozenset(part_columns("public") + part_columns("private"))
 FLAG_COLUMNS = frozenset({"used_ema", "demo_data", "reference", "memorisation_measured"})
 
 # What a missing number or flag may look like in the file (pandas writes missing as empty).

@@ -20,8 +20,16 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from harness.board.cells import SOFT_NOTE, team_label, unprotected
+from harness.board.cells import (
+    REFERENCE_LABEL,
+    REFERENCE_MEMORISED,
+    SOFT_NOTE,
+    figure,
+    team_label,
+    unprotected,
+)
 from harness.board.protocol import REASON
+from harness.board.references import REFERENCE_RANK
 
 # (header, how a ranked row shows it); the columns are those of leaderboard.BOARD_COLUMNS.
 Cell = Callable[[pd.Series], str]
@@ -29,12 +37,21 @@ Cell = Callable[[pd.Series], str]
 
 def _number(value: object, digits: int) -> str:
     number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
-    return "" if pd.isna(number) else f"{number:.{digits}f}"
+    return "" if pd.isna(number) else figure(float(number), digits)
 
 
-def _interval(row: pd.Series) -> str:
-    low, high = _number(row.get("score_ci_low"), 1), _number(row.get("score_ci_high"), 1)
-    return f"[{low}, {high}]" if low and high else ""
+def _interval_of(score: str) -> Cell:
+    """The 95% interval of ``score`` (``score``, ``score_public``, ...) in one cell."""
+
+    def cell(row: pd.Series) -> str:
+        low = _number(row.get(f"{score}_ci_low"), 1)
+        high = _number(row.get(f"{score}_ci_high"), 1)
+        return f"[{low}, {high}]" if low and high else ""
+
+    return cell
+
+
+_interval = _interval_of("score")
 
 
 def _text(value: object) -> str:
@@ -57,20 +74,15 @@ def _per_class(
 
 def _mifid(column: str) -> Cell:
     """MiFID to 0.1, or in powers of ten when a memorised class sends it past a million."""
-
-    def cell(row: pd.Series) -> str:
-        number = pd.to_numeric(pd.Series([row.get(column)]), errors="coerce").iloc[0]
-        if pd.isna(number):
-            return ""
-        return f"{number:.1e}" if abs(number) >= 1e6 else f"{number:.1f}"
-
-    return cell
+    return _num(column, 1)
 
 
 def _memorised(row: pd.Series) -> str:
     """``yes``, ``no``, or ``not measured``: a row scored with ``--no-memorisation`` (or
     before the check existed) has a blank ``memorised``, which must never read as "no"."""
     value = row.get("memorised")
+    if str(row.get("rank")) == REFERENCE_RANK:
+        return REFERENCE_MEMORISED  # the floor is real photos: near train by nature
     measured = str(row.get("memorisation_measured")).strip().lower()
     if measured in ("false", "0") or _text(value) == "":
         return "not measured"
@@ -97,6 +109,8 @@ RANKED_CELLS: tuple[tuple[str, Cell], ...] = (
 PUBLIC_CELLS: tuple[tuple[str, Cell], ...] = (
     *_RANK_TEAM,
     ("public\nscore", _num("score_public", 1)),
+    ("95% interval", _interval_of("score_public")),
+    ("ahead\nof next", lambda r: _text(r.get("ahead_of_next"))),
     ("public\nMiFID", _mifid("mifid_public")),
     *_per_class("FID pub", "fid_public", 1, short=True),
     *_per_class("cover pub", "coverage_public", 3, short=True),
@@ -110,11 +124,14 @@ PUBLIC_CELLS: tuple[tuple[str, Cell], ...] = (
 PRIVATE_CELLS: tuple[tuple[str, Cell], ...] = (
     *_RANK_TEAM,
     ("private\nscore", _num("score_private", 1)),
+    ("95% interval", _interval_of("score_private")),
+    ("ahead\nof next", lambda r: _text(r.get("ahead_of_next"))),
     ("private\nMiFID", _mifid("mifid_private")),
     *_per_class("FID priv", "fid_private", 1, short=True),
     ("public\nscore", _num("score_public", 1)),
-    ("whole\ntest", _num("score", 1)),
-    *_per_class("cover", "coverage", 3, short=True),
+    ("public\nrank", lambda r: _text(r.get("public_rank"))),
+    ("change", lambda r: _text(r.get("rank_change"))),
+    *_per_class("cover priv", "coverage_private", 3, short=True),
     ("memo-\nrised", _memorised),
     ("chosen by", lambda r: _text(r.get("chosen_by"))),
     ("submission", lambda r: _text(r.get("submission_id"))),
@@ -128,20 +145,25 @@ LEFT = {
     "submission",
     "chosen by",
     "memo-\nrised",
+    "public\nrank",
+    "change",
 }
 CAPTION = (
     "score = FID(with_mask) + FID(without_mask), lower wins. labels: the share of a class's "
     "samples that the mask classifier assigns to that class. ahead of next: the 95% interval "
     "lies wholly below the next row's."
 )
+REFERENCE_NOTE = f"{REFERENCE_RANK}: {REFERENCE_LABEL} (not a team)."
 PUBLIC_CAPTION = (
     "public board: FID(with_mask) + FID(without_mask) against the public part of the held-out "
-    "images, lower wins; no number here uses the private part. MiFID = FID / memorisation "
-    "distance when a class is under the threshold (memorised). ref: a reference, not a team."
+    "images, lower wins; every number here is the public part's, none uses the private part. "
+    "ahead of next: the 95% interval lies wholly below the next row's. MiFID = FID / "
+    "memorisation distance when a class is under the threshold (memorised). " + REFERENCE_NOTE
 )
 PRIVATE_CAPTION = (
     "final board: each team's best private score among its selected submissions, or among its "
-    "K best public ones when it selected none (chosen by). ref: a reference, not a team."
+    "K best public ones when it selected none (chosen by); every number is the private part's "
+    "but the public score and rank; change: places moved since the public board. " + REFERENCE_NOTE
 )
 
 
@@ -155,12 +177,31 @@ def board_kind(board: pd.DataFrame) -> str:
     return "whole"
 
 
+MISSING = "—"
+# Headers of the cells that hold a figure of the board's part (the rest: text, labels, counts).
+PART_FIGURES = frozenset(
+    h
+    for h, _ in (*PUBLIC_CELLS, *PRIVATE_CELLS)
+    if any(w in h for w in ("score", "interval", "MiFID", "FID", "cover"))
+)
+MISSING_NOTE = (
+    "—: this row has no figure of this board's part there (scored before it was measured)."
+)
+
+
+def _or_missing(cell: Cell) -> Cell:
+    """A number cell that says "—" where the row lacks this part's figure, never blank (a
+    blank could pass for a figure left out on purpose)."""
+    return lambda row: cell(row) or MISSING
+
+
 def _cells(kind: str, board: pd.DataFrame) -> tuple[tuple[str, Cell], ...]:
     if kind == "whole":
         return RANKED_CELLS
     cells = PRIVATE_CELLS if kind == "private" else PUBLIC_CELLS
     # A column none of the rows has (no labels, no MiFID) is left out rather than shown blank.
-    return tuple((h, c) for h, c in cells if any(c(r) for _, r in board.iterrows()))
+    kept = tuple((h, c) for h, c in cells if any(c(r) for _, r in board.iterrows()))
+    return tuple((h, _or_missing(c) if h in PART_FIGURES else c) for h, c in kept)
 
 
 def _ranked_table(rows: pd.DataFrame, cells: tuple[tuple[str, Cell], ...]) -> Table:
@@ -201,8 +242,12 @@ def render(board: pd.DataFrame, width: int | None = None) -> str:
     console = Console(file=out, width=width, color_system=None, force_terminal=False)
     lines = []
     if is_ranked.any():
-        console.print(_ranked_table(board[is_ranked], _cells(kind, board[is_ranked])))
+        cells = _cells(kind, board[is_ranked])
+        console.print(_ranked_table(board[is_ranked], cells))
         lines += textwrap.wrap(caption, width)
+        shown = [cell(row) for _, row in board[is_ranked].iterrows() for _, cell in cells]
+        if kind != "whole" and MISSING in shown:
+            lines += textwrap.wrap(MISSING_NOTE, width)
     else:
         lines.append("no ok rows to rank")
     if has_reason.any():

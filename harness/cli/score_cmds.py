@@ -302,7 +302,10 @@ def leaderboard_cmd(
     as_json: JsonOpt = False,
     html: Annotated[
         Path | None,
-        typer.Option(help="Also write the board as a static site (index.html, a page per team)."),
+        typer.Option(
+            help="Also write the board as a static site (index.html, a page per team; "
+            "with --private the final board too, in final/)."
+        ),
     ] = None,
     runs: RunsOpt = None,
     submissions: Annotated[
@@ -318,6 +321,9 @@ def leaderboard_cmd(
     merged = merge_spool(spool_dir(path), path)  # rows of cluster jobs nobody waited for
     if merged:
         err(f"merged {len(merged)} row(s) that jobs left in {spool_dir(path)}")
+    # The board first: a wrong --metric, or --all-runs with --private, is one line before
+    # anything is written, and the site is shaped by the same options as the terminal board.
+    table = board_table(board.read(path), path, competition, private, metric, all_runs)
     if html is not None:
         from harness.board.selections import read_selections
         from harness.board.site import write_site
@@ -333,9 +339,14 @@ def leaderboard_cmd(
             source_label=path.name,
             selections=read_selections(path) if private else None,
             final_selections=load_competition(competition).final_selections,
+            metric=metric,
+            all_runs=all_runs,
         )
-        err(f"wrote {site.index} and {len(site.team_pages)} team pages ({site.size_bytes:,} bytes)")
-    table = board_table(board.read(path), path, competition, private, metric, all_runs)
+        final = f" and the final board in {html / 'final'}" if private else ""
+        err(
+            f"wrote {site.index}{final} and {len(site.team_pages)} team pages "
+            f"({site.size_bytes:,} bytes)"
+        )
     if markdown is not None:
         from harness import atomic
 

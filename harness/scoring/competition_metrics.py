@@ -4,14 +4,18 @@ A submission's fakes go through Inception once (:class:`harness.scoring.score.Sc
 this module adds works from those features and from cached real features, with no further
 pass over the fakes:
 
-- **public / private**: with a split (``harness data split``), the per-class FID against each
-  part of ``test``, from the rows of the same cached real features that the whole-test FID
-  used (``score_public``, ``score_private``; the headline ``score`` stays the whole test set);
+- **public / private**: with a split (``harness data split``), every figure that compares the
+  fakes with the test reals again for each part of ``test``, from the rows of the same cached
+  real features that the whole-test figures used: the per-class FID and its sum
+  (``fid_public_<class>``, ``score_public``, ...), the sum's 95% bootstrap interval
+  (``score_public_ci_low/high``), KID (``kid_public_<class>``), MiFID per class
+  (``mifid_public_<class>``) and PRDC (``coverage_private_<class>``, ...), so that each board
+  shows its own part's numbers only; the headline ``score`` stays the whole test set;
 - **memorisation**: per class, Kaggle's MiFID against the ``train`` images of that class,
   whose features are computed once and cached like the test references; a PNG pairs the 8
   fakes nearest to a training image with that image, the evidence a person checks;
 - **fidelity and diversity**: precision, recall, density and coverage (k = 5) against the
-  test reals, and against the public part alone for the public board.
+  test reals, and against each part alone for the public and the final board.
 
 Every column is a constant here, so the board and the rows agree on names.
 """
@@ -52,6 +56,9 @@ class Options:
         prdc: compute precision, recall, density and coverage.
         eps: MiFID's threshold on the mean cosine distance (default 0.1).
         k: neighbours for PRDC (default 5).
+        bootstrap: replicates of each part's score interval (0: none), as the whole-test one.
+        kid_subsets, kid_subset_size: each part's KID, as the whole-test one (0 subsets: none).
+        seed: the seed of the resampling (the sample seed, as for the whole test set).
     """
 
     public_private: bool = True
@@ -59,6 +66,10 @@ class Options:
     prdc: bool = True
     eps: float = memo.DEFAULT_EPS
     k: int = DEFAULT_K
+    bootstrap: int = 0
+    kid_subsets: int = 0
+    kid_subset_size: int = 1000
+    seed: int = 0
 
 
 def part_fids(fake: np.ndarray, real: np.ndarray, masks: Sequence[np.ndarray]) -> list[float]:
@@ -105,13 +116,63 @@ def public_private_columns(
     return row
 
 
+PARTS: tuple[str, ...] = ("public", "private")
+
+
+def part_interval_columns(
+    fakes: Sequence[np.ndarray],
+    reals: Sequence[np.ndarray],
+    masks: Sequence[np.ndarray],
+    *,
+    part: str,
+    score: float,
+    replicates: int,
+    seed: int,
+) -> dict[str, Any]:
+    """``score_<part>_ci_low/high``: the 95% bootstrap interval of a part's score, computed as
+    the whole-test one (the fakes resampled, the reals fixed, centred on the estimate), against
+    each class's reals ``reals[c][masks[c]]`` given by their features
+    (:meth:`~harness.scoring.metrics.fid.FastFrechet.of_features`: no covariance at 2,048 dims)."""
+    from harness.scoring.metrics import fid as fidlib
+
+    references = [
+        fidlib.FastFrechet.of_features(np.asarray(r)[m]) for r, m in zip(reals, masks, strict=True)
+    ]
+    values = fidlib.bootstrap_score(fakes, references, replicates=replicates, seed=seed)
+    low, high = fidlib.centred_interval(score, values)
+    return {f"score_{part}_ci_low": low, f"score_{part}_ci_high": high}
+
+
+def part_kid_columns(
+    fakes: Sequence[np.ndarray],
+    reals: Sequence[np.ndarray],
+    masks: Sequence[np.ndarray],
+    *,
+    part: str,
+    subsets: int,
+    subset_size: int,
+    seed: int,
+) -> dict[str, Any]:
+    """``kid_<part>_<class>``: KID against one part's reals, as the whole-test KID."""
+    from harness.scoring.metrics import fid as fidlib
+
+    return {
+        f"kid_{part}_{name}": fidlib.kid(
+            fakes[c], np.asarray(reals[c])[masks[c]], subsets=subsets, subset_size=subset_size,
+            seed=seed,
+        )[0]
+        for c, name in enumerate(CLASS_NAMES)
+    }  # fmt: skip
+
+
 def memorisation_columns(
     nearest: Sequence[memo.Nearest], fids: dict[str, Sequence[float]], eps: float
 ) -> dict[str, Any]:
     """``memorisation_<class>`` (d), ``mifid_<class>``, ``memorised`` and the MiFID sums.
 
     ``fids`` maps a part ("" for the whole test set, "public", "private") to its per-class
-    FIDs; each gets its MiFID sum (``mifid``, ``mifid_public``, ``mifid_private``).
+    FIDs; each gets its MiFID per class (``mifid_<class>``, ``mifid_public_<class>``, ...)
+    and its sum (``mifid``, ``mifid_public``, ``mifid_private``).
     """
     row: dict[str, Any] = {"memorisation_eps": eps}
     d = [n.mean for n in nearest]
@@ -119,9 +180,8 @@ def memorisation_columns(
         row[f"memorisation_{name}"] = d[c]
     for part, values in fids.items():
         mifids = [memo.mifid(values[c], d[c], eps) for c in range(NUM_CLASSES)]
-        if not part:
-            for c, name in enumerate(CLASS_NAMES):
-                row[f"mifid_{name}"] = mifids[c]
+        for c, name in enumerate(CLASS_NAMES):
+            row[f"mifid_{part}_{name}" if part else f"mifid_{name}"] = mifids[c]
         row[KEY_MIFID if not part else f"mifid_{part}"] = sum(mifids)
     row[KEY_MEMORISED] = bool(any(value < eps for value in d))
     return row
@@ -202,8 +262,9 @@ class CompetitionMetrics:
             parts = public_private_columns(fakes, reals, public_masks)
             row.update(parts)
             row[KEY_SPLIT] = self.split.digest
-            for part in ("public", "private"):
+            for part in PARTS:
                 part_values[part] = [parts[f"fid_{part}_{name}"] for name in CLASS_NAMES]
+            row.update(self._part_spread(team, fakes, reals, public_masks, parts))
         # Recorded either way, so that a board shows "not measured", never "not memorised",
         # for a row scored with --no-memorisation (its `memorised` stays blank).
         row[KEY_MEMORISATION_MEASURED] = o.memorisation
@@ -215,11 +276,46 @@ class CompetitionMetrics:
             parts = [("", reals)]
             if public_masks is not None:
                 parts.append(("_public", [r[m] for r, m in zip(reals, public_masks, strict=True)]))
+                parts.append(
+                    ("_private", [r[~m] for r, m in zip(reals, public_masks, strict=True)])
+                )
             for suffix, part in parts:
                 try:
                     row.update(prdc_columns(fakes, part, o.k, suffix))
                 except NumericalError as exc:  # too few samples: blank columns, said aloud
                     self.say(f"{team}: no precision/recall/density/coverage{suffix}: {exc}")
+        return row
+
+    def _part_spread(
+        self,
+        team: str,
+        fakes: Sequence[np.ndarray],
+        reals: Sequence[np.ndarray],
+        public_masks: Sequence[np.ndarray],
+        parts: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Each part's KID and score interval, when the whole test set gets them."""
+        o = self.options
+        row: dict[str, Any] = {}
+        for part in PARTS:
+            masks = [m if part == "public" else ~m for m in public_masks]
+            try:
+                if o.kid_subsets:
+                    row.update(
+                        part_kid_columns(
+                            fakes, reals, masks, part=part, subsets=o.kid_subsets,
+                            subset_size=o.kid_subset_size, seed=o.seed,
+                        )
+                    )  # fmt: skip
+                if o.bootstrap:
+                    row.update(
+                        part_interval_columns(
+                            fakes, reals, masks, part=part, score=parts[f"score_{part}"],
+                            replicates=o.bootstrap, seed=o.seed,
+                        )
+                    )  # fmt: skip
+            except NumericalError as exc:  # too few reals in a part: blank columns, said aloud
+                self.say(f"{team}: no {part} KID or interval: {exc}")
         return row
 
     def _memorisation(

@@ -142,6 +142,10 @@ class Scorer:
                 prdc=settings.prdc,
                 eps=settings.memorisation_eps,
                 k=settings.prdc_k,
+                bootstrap=settings.bootstrap,
+                kid_subsets=settings.kid_subsets,
+                kid_subset_size=settings.kid_subset_size,
+                seed=settings.seed,
             ),
             say=say,
         )

@@ -2,8 +2,11 @@
 
 The site is plain HTML and one stylesheet (no JavaScript, no web fonts, nothing fetched), so
 it opens from disk and can be published as it is (a course page, GitHub Pages): ``index.html``
-ranks the teams with a thumbnail of each one's samples, and ``teams/<team>.html`` shows one
-team's samples, latent walk, memorisation evidence, losses, history and hparams.
+ranks the teams on the public board with a thumbnail of each one's samples, and
+``teams/<team>.html`` shows one team's samples, latent walk, memorisation evidence, losses,
+history and hparams. Built with ``private`` (the organiser, after the deadline), the same site
+also holds the final board in ``final/`` (``final/index.html``, ``final/teams/<team>.html``);
+tabs link the two. Each board shows its own part's numbers only (:mod:`harness.board.parts`).
 
 The site is written into a temporary folder beside ``SITE_DIR`` and swapped in at the end, so
 a failure leaves the previous site whole; a folder that holds anything this command did not
@@ -33,6 +36,37 @@ from harness.errors import HarnessError
 
 MARKER = ".harness-site"
 STYLESHEET = "style.css"
+FINAL = "final"
+
+
+@dataclass(frozen=True)
+class Board:
+    """One board of the site: its folder (``""``: the site's root), the rows it draws each
+    team's history from, its rows as :func:`views.select_board` gives them, and whether it
+    is the final board."""
+
+    folder: str
+    table: pd.DataFrame
+    rows: pd.DataFrame
+    column: str
+    private: bool
+    all_runs: bool = False
+
+    @property
+    def shown_by(self) -> str:
+        """Which submissions the board shows, in a sentence."""
+        if self.private:
+            return (
+                "Each team is shown by the best private score among the submissions it "
+                "selected, or among its best public ones when it selected none (chosen by)."
+            )
+        if self.all_runs:
+            return "Every scored submission is shown, each on its own row."
+        return "Each team is shown by its best submission."
+
+    @property
+    def title(self) -> str:
+        return "Final board (private scores)" if self.private else "Public board"
 
 
 @dataclass(frozen=True)
@@ -54,6 +88,8 @@ def write_site(
     source_label: str = "results.csv",
     selections: Mapping[str, Sequence[str]] | None = None,
     final_selections: int = 2,
+    metric: str = "score",
+    all_runs: bool = False,
 ) -> SiteSummary:
     """Write the board of ``table`` (rows as ``results.csv`` holds them) as a static site.
 
@@ -62,38 +98,58 @@ def write_site(
         table: every scored row; each team's best row is shown, all rows feed its history.
         runs_root: where run folders are (samples, walks, losses, hparams).
         submissions: where team folders are (a samples submission's pictures).
-        private: the final board, private numbers included; by default the public board,
-            from which every column whose name contains ``private`` is dropped first.
+        private: also write the final board, private numbers included, into ``final/``; the
+            public board (the index) is always written, from the table without any column
+            whose name contains ``private``.
         source_label: how the footer names the table.
         selections, final_selections: the teams' selected submissions and K, for the final
             board (the same rule as ``harness leaderboard --private``).
+        metric, all_runs: as ``harness leaderboard --metric/--all-runs`` (``all_runs`` shapes
+            the public board only, as it does at the terminal).
 
     Raises:
-        HarnessError: ``site_dir`` is a file or holds files this function did not write.
+        HarnessError: ``site_dir`` is a file or holds files this function did not write; the
+            final board of rows never scored with a split.
     """
     site_dir = Path(site_dir)
     _check_target(site_dir)
     table = table.reset_index(drop=True)
-    if not private:
-        table = views.drop_private(table)
-    board, column = views.select_board(
-        table, private=private, selections=selections, final_selections=final_selections
-    )
+    public = views.drop_private(table)
+    boards = [
+        Board(
+            "",
+            public,
+            *views.select_board(public, private=False, metric=metric, all_runs=all_runs),
+            private=False,
+            all_runs=all_runs,
+        )
+    ]
+    if private:
+        final = views.select_board(
+            table,
+            private=True,
+            selections=selections,
+            final_selections=final_selections,
+            metric=metric,
+        )
+        boards.append(Board(FINAL, table, *final, private=True))
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.", dir=site_dir.parent))
     try:
         with atomic.disk_full_as_error(site_dir):  # a full disk: one line, the old site intact
             os.chmod(tmp, 0o777 & ~_umask())
-            pages = _render_all(
-                tmp,
-                table,
-                board,
-                column,
-                private=private,
-                runs_root=Path(runs_root),
-                submissions=Path(submissions),
-                source=source_label,
-            )
+            pages = []
+            for shown in boards:
+                pages += _render_all(
+                    tmp,
+                    shown,
+                    metric=metric,
+                    tabs=[(b.title, b.folder) for b in boards],
+                    runs_root=Path(runs_root),
+                    submissions=Path(submissions),
+                    source=source_label,
+                )
+            shutil.copyfile(_template_dir() / STYLESHEET, tmp / STYLESHEET)
             (tmp / MARKER).write_text("written by `harness leaderboard --html`; safe to replace\n")
             size = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())
             _swap(tmp, site_dir)
@@ -158,49 +214,69 @@ def _slug(team: str, used: set[str]) -> str:
 
 
 def _render_all(
-    root: Path,
-    table: pd.DataFrame,
-    board: pd.DataFrame,
-    column: str,
+    site: Path,
+    shown: Board,
     *,
-    private: bool,
+    metric: str,
+    tabs: list[tuple[str, str]],
     runs_root: Path,
     submissions: Path,
     source: str,
 ) -> list[Path]:
-    """Write every team's pictures and page, then the index; returns the team pages."""
+    """Write one board's team pictures and pages, then its index; returns the team pages."""
+    from harness.board.parts import MISSING_NOTE, board_part, own_part
+
     env = _environment()
+    root = site / shown.folder if shown.folder else site
+    up = "../" if shown.folder else ""  # from the board's index to the site's root
+    board, column = shown.rows, shown.column
+    part = board_part(shown.table, private=shown.private)
+    keep = ("score_public",) if shown.private else ()
+    history = own_part(shown.table, part, keep=keep)  # each team's rows, its part's numbers
+    value = "mifid" if metric == "mifid" else views.SCORE
     bars, scale = views.score_bars(board)
+    index_metrics = views.index_metrics(metric)
     common = {
-        "board_kind": "Final board (private scores)" if private else "Public board",
-        "private": private,
+        "board_kind": shown.title,
+        "private": shown.private,
         "score_label": views.score_label(column),
         "protocol": views.protocol(board),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "source": source,
         "classes": list(enumerate(CLASS_NAMES)),
-        "per_class_index": views.PER_CLASS_INDEX,
+        "per_class_index": index_metrics,
+        "blank_note": MISSING_NOTE[part],
+        "has_interval": metric == views.SCORE,
+        "shown_by": shown.shown_by,
     }
+    counts = views.entries(shown.table)
     teams, pages, used = [], [], set()
     records = board.to_dict("records") if len(board) else []
     for record, bar in zip(records, bars, strict=True):
         slug = _slug(record.get("team"), used)
-        team_rows = table[table["team"] == record.get("team")]
+        team_rows = history[history["team"] == record.get("team")]
         context = team_pages.team_context(
             record,
             slug=slug,
             bar=bar,
             team_rows=team_rows,
-            column=column,
+            column=value,
             root=root,
             runs_root=runs_root,
             submissions=submissions,
+            label=views.score_label(column),
+            index_metrics=index_metrics,
+            entries=counts.get(str(record.get("team"))),
         )
         teams.append(context)
         page = root / "teams" / f"{slug}.html"
         page.parent.mkdir(parents=True, exist_ok=True)
         html = env.get_template("team.html").render(
-            **common, t=context, css=f"../{STYLESHEET}", home="../index.html"
+            **common,
+            t=context,
+            css=f"../{up}{STYLESHEET}",
+            home="../index.html",
+            tabs=_tabs(tabs, shown.folder, f"../{up}"),
         )
         page.write_text(html, encoding="utf-8")
         pages.append(page)
@@ -208,12 +284,24 @@ def _render_all(
         **common,
         teams=teams,
         scale_text="" if math.isnan(scale[0]) else f"{scale[0]:,.0f} to {scale[1]:,.0f}",
-        css=STYLESHEET,
+        css=f"{up}{STYLESHEET}",
         home="index.html",
+        tabs=_tabs(tabs, shown.folder, up),
     )
     (root / "index.html").write_text(index, encoding="utf-8")
-    shutil.copyfile(_template_dir() / STYLESHEET, root / STYLESHEET)
     return pages
+
+
+def _tabs(tabs: list[tuple[str, str]], current: str, up: str) -> list[dict[str, Any]]:
+    """The links between the boards, relative to a page ``up`` below the site's root."""
+    return [
+        {
+            "title": title,
+            "href": f"{up}{folder + '/' if folder else ''}index.html",
+            "current": folder == current,
+        }
+        for title, folder in tabs
+    ]
 
 
 def _template_dir() -> Path:

@@ -15,7 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from harness.board.cells import unprotected
+from harness.board.cells import REFERENCE_LABEL, REFERENCE_MEMORISED, unprotected
+from harness.board.references import REFERENCE_RANK
 from harness.board.site import assets, views
 from harness.board.site.history import plot_history, when
 from harness.classes import CLASS_NAMES
@@ -42,17 +43,28 @@ def team_context(
     root: Path,
     runs_root: Path,
     submissions: Path,
+    label: str | None = None,
+    index_metrics: tuple[tuple[str, str, int, bool], ...] = views.PER_CLASS_INDEX,
+    entries: tuple[int, str] | None = None,
 ) -> dict[str, Any]:
-    """Write the team's pictures under ``root`` and return what its pages show."""
+    """Write the team's pictures under ``root`` and return what its pages show.
+
+    ``column`` is the score each row of ``team_rows`` shows in the history, ``label`` what the
+    pages call it, ``index_metrics`` the per-class columns of the index, ``entries`` the
+    team's submission count and latest submission time."""
     team = views.text(record.get("team"))
+    reference = str(record.get("rank")) == REFERENCE_RANK
     files = assets.find_team_files(record, runs_root=runs_root, submissions=submissions)
+    if reference:  # no run to miss: say what the floor is instead
+        files.notes = dict.fromkeys(files.notes, REFERENCE_NOTE)
+        files.hints = {}
     pictures = _write_pictures(files, team=team, slug=slug, root=root)
     history_size = plot_history(
         team_rows,
         score_column=column,
         best_index=record.get("_row"),
         out=root / "teams" / slug / "history.png",
-        label=views.score_label(column),
+        label=label or views.score_label(column),
     )
     history_plot = (
         Picture(f"{slug}/history.png", *history_size, f"{team}: score at each submission")
@@ -62,8 +74,18 @@ def team_context(
     memorised = views.truthy(record.get("memorised"))
     if views.truthy(record.get("memorisation_measured")) is False:
         memorised = None  # scored with --no-memorisation: "not measured", never "no"
+    count, last = entries or (0, views.BLANK)
     return {
         "team": team,
+        "reference": reference,
+        "reference_label": REFERENCE_LABEL if reference else "",
+        "reference_memorised": REFERENCE_MEMORISED,
+        "entries": f"{count:,}",
+        "last": last,
+        "chosen_by": views.text(record.get("chosen_by")),
+        "public_score": views.number(record.get("score_public"), 1),
+        "public_rank": views.text(record.get("public_rank")),
+        "rank_change": views.text(record.get("rank_change")),
         "slug": slug,
         "rank": views.text(record.get("rank")),
         "ok": record.get("status") == STATUS_OK,
@@ -72,7 +94,7 @@ def team_context(
         "ci": _interval(record),
         "bar": bar,
         "ahead": views.ahead(record.get("ahead_of_next")),
-        "per_class": views.per_class(record, views.PER_CLASS_INDEX),
+        "per_class": views.per_class(record, index_metrics),
         "per_class_detail": views.per_class(record, views.PER_CLASS_DETAIL),
         "memorised": memorised,
         "soft": unprotected(record),  # made under soft isolation: marked on the board
@@ -125,10 +147,21 @@ def _write_pictures(files: assets.TeamFiles, *, team: str, slug: str, root: Path
     return out
 
 
+REFERENCE_NOTE = (
+    "the real-data floor is real train photos drawn by harness real-floor, not a team's "
+    "generator: it has no run, walk, losses or hyperparameters"
+)
+
+
 def _meta(record: dict[str, Any]) -> str:
     """The line under a team's name on the board: what it submitted and how long it trained."""
     if record.get("status") != STATUS_OK:
         return "not scored"
+    if str(record.get("rank")) == REFERENCE_RANK:
+        return REFERENCE_LABEL
+    why = " ".join(views.text(record.get(k)) for k in ("error", "not_ranked_because"))
+    if str(record.get("rank")) == "-" and why.strip(" —"):
+        return "not ranked: " + why.replace(views.BLANK, "").strip()  # e.g. before the split
     parts = [views.text(record.get("source", "code"))]
     epochs = views.number(record.get("epochs_trained"), 0)
     if epochs != views.BLANK:
@@ -176,22 +209,30 @@ def _pair(record: dict[str, Any], a: str, b: str) -> str:
 
 
 def _other_scores(record: dict[str, Any], column: str) -> list[tuple[str, str]]:
-    """Whole-set numbers beside the ranking score: overall FID, the bootstrap mean, and any
-    other score column the row has (public, private, whole test)."""
+    """Numbers beside the ranking score that the board's part allows: its MiFID sum; on the
+    whole-test board the overall FID, the bootstrap mean and the classifier's accuracy; on the
+    final board the public score, the public rank and the change (the part view has dropped
+    the rest)."""
     names = {
+        "mifid": "MiFID, summed over the classes",
         "fid_overall": "FID, all samples vs all held-out reals",
         "bootstrap_mean": "Mean of the bootstrap replicates",
-        "score_whole_test": "Score on the whole test set",
         "score_public": "Public score",
-        "score_private": "Private score",
         "classifier_test_accuracy": "Label classifier's accuracy on held-out reals",
     }
     digits = {"classifier_test_accuracy": 3}
-    return [
+    out = [
         (label, views.number(record.get(key), digits.get(key, 1)))
         for key, label in names.items()
         if key in record and key != column
     ]
+    texts = {
+        "public_rank": "Public rank",
+        "rank_change": "Places moved since the public board",
+        "chosen_by": "Chosen by",
+    }
+    out += [(label, views.text(record.get(key))) for key, label in texts.items() if key in record]
+    return out
 
 
 def _history(rows: pd.DataFrame, column: str) -> list[dict[str, str]]:

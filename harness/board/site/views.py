@@ -3,7 +3,8 @@
 The site is built from leaderboard rows as they are. Every column past the core ones is
 optional (competition mode adds ``source``, ``submitted_at``, public/private scores,
 memorisation, precision/recall/density/coverage): a page shows what a row has and a blank
-where it has nothing, never an error. The public site drops every column whose name contains
+where it has nothing, never an error. Each board shows its own part's figures only
+(:mod:`harness.board.parts`); the public site also drops every column whose name contains
 ``private`` before anything is drawn from the table, so no page, image or plot can show one.
 """
 
@@ -36,6 +37,16 @@ PER_CLASS_INDEX: tuple[tuple[str, str, int, bool], ...] = (
     ("Recall", "recall", 3, False),
     ("Coverage", "coverage", 3, False),
 )
+
+
+def index_metrics(metric: str) -> tuple[tuple[str, str, int, bool], ...]:
+    """The per-class columns of the index: FID first, whose two values add up to the score
+    beside them; MiFID in its place when MiFID ranks the board (then those add up)."""
+    if metric == "mifid":
+        return (("MiFID", "mifid", 1, True), *PER_CLASS_INDEX[1:])
+    return PER_CLASS_INDEX
+
+
 PER_CLASS_DETAIL: tuple[tuple[str, str, int, bool], ...] = (
     *PER_CLASS_INDEX[:4],
     ("Density", "density", 3, False),
@@ -56,21 +67,30 @@ def drop_private(table: pd.DataFrame) -> pd.DataFrame:
     return table[[c for c in table.columns if PRIVATE_MARK not in str(c).lower()]]
 
 
-def ranking_column(table: pd.DataFrame, *, private: bool) -> str:
-    """The score that ranks the board, as :mod:`harness.board.boards` ranks it:
-    ``score_private`` for the final board; for the public one ``score_public`` when the rows
-    were scored with a public/private split, else the whole-test ``score``."""
-    from harness.board.boards import current_split
+def ranking_column(table: pd.DataFrame, *, private: bool, metric: str = SCORE) -> str:
+    """The column that ranks the board, as :mod:`harness.board.boards` ranks it:
+    ``<metric>_private`` for the final board; for the public one ``<metric>_public`` when the
+    rows were scored with a public/private split, else the whole-test ``<metric>``."""
+    from harness.board.parts import WHOLE, board_part
 
-    if private:
-        return PRIVATE_SCORE
-    return PUBLIC_SCORE if current_split(table) else SCORE
+    part = board_part(table, private=private)
+    return metric if part == WHOLE else f"{metric}_{part}"
 
 
 def score_label(column: str) -> str:
-    """What the pages call the ranking score."""
-    names = {SCORE: "Score", PUBLIC_SCORE: "Public score", PRIVATE_SCORE: "Private score"}
-    return names.get(column, column)
+    """What the pages call the ranking column."""
+    base, _, part = column.partition("_")
+    name = {SCORE: "score", "mifid": "MiFID"}.get(base, base)
+    if not part:
+        return name[0].upper() + name[1:]
+    return f"{part.capitalize()} {name}"
+
+
+# Columns the board functions compute that the site shows beside each row's own.
+BOARD_ONLY: tuple[str, ...] = (
+    *("rank", "ahead_of_next", "chosen_by", "public_rank", "rank_change"),
+    *("error", "not_ranked_because"),  # why a row is not ranked (e.g. scored before the split)
+)
 
 
 def select_board(
@@ -79,52 +99,81 @@ def select_board(
     private: bool,
     selections: Mapping[str, Sequence[str]] | None = None,
     final_selections: int = 2,
+    metric: str = SCORE,
+    all_runs: bool = False,
 ) -> tuple[pd.DataFrame, str]:
-    """The board with every column of each shown row, and the column that ranks it.
+    """The board's rows with every column of each, as its own part shows them, and the
+    column that ranks it.
 
-    The rows and their order are those of ``harness leaderboard`` (``--private``): the public
-    board of :func:`harness.board.boards.public_board`, or the final board of
+    The rows and their order are those of ``harness leaderboard`` (``--private``,
+    ``--metric``, ``--all-runs``): the public board of
+    :func:`harness.board.boards.public_board`, or the final board of
     :func:`~harness.board.boards.private_board` with the teams' ``selections`` and Kaggle's
     rule for the ``final_selections`` best public ones. Those return the board's columns only,
     and the site needs the rest of each row (KID, coverage, ...), so each row's position rides
-    through them in ``_row`` and the whole row is taken back from ``table`` by it. When another
-    score ranks the board, it takes the place of ``score``, and the interval, which belongs to
-    ``score``, is blanked unless the row has ``<column>_ci_low/high``.
+    through them in ``_row`` and the whole row is taken back from ``table`` by it, as
+    :func:`harness.board.parts.own_part` shows it: every figure measured against the test
+    reals is the board's own part's, under its whole-test name (``score``, ``fid_with_mask``,
+    ...), blank where the row lacks it. With ``metric`` ``mifid`` the MiFID sum takes the
+    place of ``score`` (it has no interval).
 
     Raises:
         HarnessError: the final board of rows that were never scored with a split.
     """
     from harness.board.boards import private_board, public_board
+    from harness.board.parts import PRIVATE, board_part, own_part
 
-    column = ranking_column(table, private=private)
+    column = ranking_column(table, private=private, metric=metric)
+    part = board_part(table, private=private)
+    keep = ("score_public", f"{metric}_public") if part == PRIVATE else ()
     view = table.reset_index(drop=True).copy()
     if view.empty:
-        return view, column
+        return own_part(view, part), column
     view["_row"] = range(len(view))
     if private:
-        board = private_board(view, selections or {}, k=final_selections, extra=["_row"])
+        board = private_board(
+            view, selections or {}, k=final_selections, metric=metric, extra=["_row"]
+        )  # type: ignore[arg-type]
     else:
-        board = public_board(view, extra=["_row"])
-    if column != SCORE:
-        if SCORE in view.columns:
-            view[f"{SCORE}_whole_test"] = view[SCORE]
-        view[SCORE] = view.get(column, math.nan)
+        board = public_board(view, metric=metric, all_runs=all_runs, extra=["_row"])  # type: ignore[arg-type]
+    shown = own_part(view, part, keep=keep)
+    if metric != SCORE:
+        shown[SCORE] = shown.get(metric, math.nan)
         for end in ("low", "high"):
-            view[f"score_ci_{end}"] = view.get(f"{column}_ci_{end}", math.nan)
-    full = view.set_index("_row", drop=False).loc[board["_row"].astype(int)]
+            shown[f"score_ci_{end}"] = math.nan
+    full = shown.set_index("_row", drop=False).loc[board["_row"].astype(int)]
     full = full.reset_index(drop=True)
-    for name in ("rank", "ahead_of_next", "chosen_by"):
+    for name in BOARD_ONLY:
         if name in board:
             full[name] = board[name].tolist()
     return full, column
 
 
+def entries(table: pd.DataFrame) -> dict[str, tuple[int, str]]:
+    """Each team's number of submissions (scored or failed, as Kaggle counts them) and the
+    time of its latest one, formatted."""
+    if table.empty or "team" not in table.columns:
+        return {}
+    when = table.get("submitted_at", pd.Series(math.nan, index=table.index)).astype(object)
+    if "timestamp_utc" in table.columns:
+        when = when.where(when.notna(), table["timestamp_utc"])
+    stamps = pd.to_datetime(when, utc=True, errors="coerce", format="mixed")
+    out = {}
+    for team, rows in stamps.groupby(table["team"].astype(str)):
+        latest = rows.max()
+        out[team] = (len(rows), BLANK if pd.isna(latest) else latest.strftime("%Y-%m-%d %H:%M"))
+    return out
+
+
 def number(value: Any, digits: int) -> str:
-    """A number with fixed decimals and thousands separators, or the blank mark."""
+    """A number with fixed decimals and thousands separators (powers of ten from a million
+    up, as every board: :func:`harness.board.cells.figure`), or the blank mark."""
+    from harness.board.cells import figure
+
     value = pd.to_numeric(value, errors="coerce") if not isinstance(value, bool) else value
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return BLANK
-    return f"{float(value):,.{digits}f}"
+    return figure(float(value), digits, thousands=True)
 
 
 def text(value: Any) -> str:
@@ -192,8 +241,11 @@ class ScoreBar:
 def score_bars(board: pd.DataFrame) -> tuple[list[ScoreBar | None], tuple[float, float]]:
     """A bar per board row on one scale shared by all rows (None for a row without a score),
     and the scale's ends, so a reader sees how far apart teams are, intervals included."""
+    from harness.board.cells import HUGE
+
     scores, lows, highs = (
-        numeric(board, column) for column in (SCORE, "score_ci_low", "score_ci_high")
+        numeric(board, column).where(lambda v: v.abs() < HUGE)  # a memoriser's MiFID: no bar
+        for column in (SCORE, "score_ci_low", "score_ci_high")
     )
     known = pd.concat([scores, lows, highs]).dropna()
     if known.empty:

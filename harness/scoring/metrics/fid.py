@@ -138,8 +138,24 @@ class FastFrechet:
     def __init__(self, reference: Statistics) -> None:
         values, vectors = np.linalg.eigh(reference.sigma)
         self.root = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
-        self.reference = reference
+        self.mu = np.asarray(reference.mu, np.float64)
         self.trace_ref = float(np.trace(reference.sigma))
+
+    @classmethod
+    def of_features(cls, real: np.ndarray) -> FastFrechet:
+        """The reference given by its feature vectors ``real`` (``n x d``), for a part of the
+        test set: any ``B`` with ``B B^T = S_ref`` gives the same eigenvalues as ``S_ref^(1/2)``,
+        and ``B = X^T / sqrt(n - 1)`` (centred reals) needs neither a covariance nor an
+        ``eigh`` at 2,048 dims, and projects the fakes onto ``n`` columns instead of ``d``."""
+        real = np.asarray(real, np.float64)
+        if len(real) < 2:
+            raise NumericalError(f"FID needs at least two real images, got {len(real)}")
+        out = cls.__new__(cls)
+        out.mu = real.mean(axis=0)
+        centred = real - out.mu
+        out.root = centred.T / np.sqrt(len(real) - 1)
+        out.trace_ref = float((centred * centred).sum() / (len(real) - 1))
+        return out
 
     def project(self, features: np.ndarray) -> np.ndarray:
         """Features times ``S_ref^(1/2)``; compute once, then index rows per replicate."""
@@ -155,7 +171,7 @@ class FastFrechet:
         gram = y @ y.T if n <= y.shape[1] else y.T @ y
         eig = np.linalg.eigvalsh(gram / (n - 1))
         trace_fake = float((centred * centred).sum() / (n - 1))
-        diff = mu - self.reference.mu
+        diff = mu - self.mu
         return float(
             diff @ diff + self.trace_ref + trace_fake - 2 * np.sqrt(np.clip(eig, 0, None)).sum()
         )
@@ -179,7 +195,7 @@ def centred_interval(
 
 def bootstrap_score(
     fakes: Sequence[np.ndarray],
-    references: Sequence[Statistics],
+    references: Sequence[Statistics | FastFrechet],
     *,
     replicates: int,
     seed: int = 0,
@@ -188,8 +204,9 @@ def bootstrap_score(
     """Bootstrap replicates of a summed FID score, resampling each class's fakes with replacement.
 
     The real statistics stay fixed: every team is compared against the same reals, so the
-    interval describes how much a team's score moves with its own sampling. ``progress``, when
-    given, labels a progress bar on stderr (one step per replicate and class).
+    interval describes how much a team's score moves with its own sampling. A reference may be
+    given ready-made (:meth:`FastFrechet.of_features`, for a part of the test set).
+    ``progress``, when given, labels a progress bar on stderr (one step per replicate and class).
     """
     import sys
 
@@ -207,7 +224,7 @@ def bootstrap_score(
     )
     with bar:
         for features, reference in zip(fakes, references, strict=True):
-            fast = FastFrechet(reference)
+            fast = reference if isinstance(reference, FastFrechet) else FastFrechet(reference)
             features = np.asarray(features, np.float64)
             projected = fast.project(features)
             resampled = _ResampledFrechet(fast, features, projected)
@@ -258,7 +275,7 @@ class _ResampledFrechet:
             mean = w @ p / n
             scatter = (p * w[:, None]).T @ p - n * np.outer(mean, mean)
             eig = np.linalg.eigvalsh(scatter / (n - 1))
-        diff = mu - self.fast.reference.mu
+        diff = mu - self.fast.mu
         return float(
             diff @ diff
             + self.fast.trace_ref
