@@ -57,6 +57,7 @@ WHOLE_TEST_COLUMNS: tuple[str, ...] = (
     "status",
     "isolation",
     "train_isolation",
+    "test_leak",
 )
 PUBLIC_COLUMNS: tuple[str, ...] = (
     "rank",
@@ -83,6 +84,7 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
     "status",
     "isolation",
     "train_isolation",
+    "test_leak",
 )
 PRIVATE_COLUMNS: tuple[str, ...] = (
     "rank",
@@ -108,6 +110,7 @@ PRIVATE_COLUMNS: tuple[str, ...] = (
     "status",
     "isolation",
     "train_isolation",
+    "test_leak",
 )
 
 

@@ -91,6 +91,7 @@ BOARD_COLUMNS: tuple[str, ...] = (
     "status",
     "isolation",
     "train_isolation",
+    "test_leak",
 )
 
 
@@ -231,14 +232,17 @@ def _markdown_text(value: Any) -> str:
 
 def to_markdown(board: pd.DataFrame) -> str:
     """The board as a Markdown table (for the README): fixed decimals, blanks for missing,
-    every text cell safe for a spreadsheet, a row made under soft isolation marked after its
-    team's name (:mod:`harness.board.cells`; the isolation columns themselves are not shown)."""
-    from harness.board.cells import ISOLATION_COLUMNS, team_label
+    every text cell safe for a spreadsheet, a row made under soft isolation or flagged as a
+    test leak marked after its team's name, with the test-leak note under the table
+    (:mod:`harness.board.cells`; the columns behind the marks are not shown)."""
+    from harness.board.cells import ISOLATION_COLUMNS, LEAK_COLUMN, LEAK_NOTE, leaked, team_label
 
     shown = board.copy()
     if "team" in shown.columns:
         shown["team"] = [team_label(row) for _, row in shown.iterrows()]
-    shown = shown.drop(columns=[c for c in ISOLATION_COLUMNS if c in shown.columns])
+    flagged = any(leaked(row) for _, row in shown.iterrows())
+    hidden = (*ISOLATION_COLUMNS, LEAK_COLUMN)
+    shown = shown.drop(columns=[c for c in hidden if c in shown.columns])
     for column in shown.columns:
         if column in _TEXT_COLUMNS:
             shown[column] = [_markdown_text(v) for v in shown[column]]
@@ -249,4 +253,5 @@ def to_markdown(board: pd.DataFrame) -> str:
             "" if pd.isna(v) else f"{v:.3g}" if abs(v) >= 1e7 else f"{v:.{digits}f}" for v in values
         ]  # a memoriser's MiFID is about 1e16: shown as 1.18e+16, not 17 digits
     align = tuple("left" if c in _TEXT_COLUMNS else "right" for c in shown.columns)
-    return shown.to_markdown(index=False, disable_numparse=True, colalign=align)
+    table = shown.to_markdown(index=False, disable_numparse=True, colalign=align)
+    return f"{table}\n\n**{LEAK_NOTE}**" if flagged else table

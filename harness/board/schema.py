@@ -81,9 +81,12 @@ NUMBER_COLUMNS = frozenset(
         "train_seed",
         "epochs_trained",
         "steps_trained",
+        "test_leak_fraction",
     }
 )
-FLAG_COLUMNS = frozenset({"used_ema", "demo_data", "reference", "memorisation_measured"})
+FLAG_COLUMNS = frozenset(
+    {"used_ema", "demo_data", "reference", "memorisation_measured", "test_leak"}
+)
 
 # What a missing number or flag may look like in the file (pandas writes missing as empty).
 MISSING = frozenset({"", "nan", "NaN", "NA", "<NA>", "N/A", "n/a", "null", "NULL", "None"})

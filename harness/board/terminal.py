@@ -20,7 +20,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from harness.board.cells import SOFT_NOTE, team_label, unprotected
+from harness.board.cells import LEAK_NOTE, SOFT_NOTE, leaked, team_label, unprotected
 from harness.board.protocol import REASON
 
 # (header, how a ranked row shows it); the columns are those of leaderboard.BOARD_COLUMNS.
@@ -229,5 +229,7 @@ def render(board: pd.DataFrame, width: int | None = None) -> str:
             lines.append(head + _one_line(error, width - len(head)))
     if any(unprotected(row) for _, row in board.iterrows()):
         lines += ["", *textwrap.wrap(SOFT_NOTE, width)]
+    if any(leaked(row) for _, row in board.iterrows()):
+        lines += ["", *textwrap.wrap(LEAK_NOTE, width)]
     table_text = "\n".join(line.rstrip() for line in out.getvalue().splitlines()).strip("\n")
     return "\n".join([table_text, "", *lines]) if table_text else "\n".join(lines).strip("\n")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.board.cells import unprotected
+from harness.board.cells import leaked, unprotected
 from harness.board.site import assets, views
 from harness.board.site.history import plot_history, when
 from harness.classes import CLASS_NAMES
@@ -46,6 +46,8 @@ def team_context(
     """Write the team's pictures under ``root`` and return what its pages show."""
     team = views.text(record.get("team"))
     files = assets.find_team_files(record, runs_root=runs_root, submissions=submissions)
+    if leaked(record):
+        _withhold_held_out(files)
     pictures = _write_pictures(files, team=team, slug=slug, root=root)
     history_size = plot_history(
         team_rows,
@@ -76,6 +78,7 @@ def team_context(
         "per_class_detail": views.per_class(record, views.PER_CLASS_DETAIL),
         "memorised": memorised,
         "soft": unprotected(record),  # made under soft isolation: marked on the board
+        "test_leak": leaked(record),  # samples sit on held-out images: a red badge
         "meta": _meta(record),
         "facts": _facts(record, column),
         "other_scores": _other_scores(record, column),
@@ -88,6 +91,18 @@ def team_context(
         "notes": files.notes,
         "hints": files.hints,
     }
+
+
+LEAK_WITHHELD = "withheld, because this row is a test leak: its samples are held-out test images"
+
+
+def _withhold_held_out(files: assets.TeamFiles) -> None:
+    """A test-leak row's samples (and the walk and nearest pairs drawn from them) are the
+    held-out images: the public site does not publish them."""
+    for key in ("samples", "walk", "nearest"):
+        setattr(files, key, None)
+        files.notes[key] = LEAK_WITHHELD
+        files.hints.pop(key, None)
 
 
 def _write_pictures(files: assets.TeamFiles, *, team: str, slug: str, root: Path) -> dict[str, Any]:
