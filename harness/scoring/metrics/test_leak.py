@@ -14,10 +14,14 @@ different flag). A submission is a ``test_leak`` when at least :data:`DEFAULT_MI
 of its samples count.
 
 Calibrated on the face-mask data at 64 x 64, pool3 (``bench/test_leak.py``, figures in
-bench/README.md): an unseen real face (a train image against the test set, which is what a
-perfect generator's sample would look like) is never nearer than 0.12 to a held-out image,
-while exact, flipped, JPEG re-encoded (quality 50) and resized copies of held-out images stay
-far under 0.05; centre crops of 90% are caught nearly always and 80% less often.
+bench/README.md): an exact copy sits at 0, while an unseen real face (a train image against
+the test set, what a perfect generator's sample would look like) is at least 0.043 from its
+nearest held-out image and under 0.05 for 1% of faces, a fifth of the 5% that flags (and the
+train comparison removes most of those for generated samples, which usually lie nearer to
+the 5.6 times larger train set). Altered copies spread over that gap: per sample, 83% of
+flipped copies, 43% of 90% crops and 53% of JPEG quality-75 copies are under 0.05, and 7% of
+80% crops and 8% of quality-50 copies, so a submission made of any of those is still flagged;
+70% crops, JPEG quality 25 and noise of sigma 8 are not.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import numpy as np
 
 from harness.scoring.metrics import memorisation as memo
 
-DEFAULT_THRESHOLD = 0.06
+DEFAULT_THRESHOLD = 0.05
 DEFAULT_MIN_FRACTION = 0.05
 TIE = 1e-9  # rounding: an exact copy's distance is 0 or 1e-16 on either side
 
