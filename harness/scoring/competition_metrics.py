@@ -315,7 +315,9 @@ class CompetitionMetrics:
         )
         if found.leaked:
             self.say(f"{team}: TEST LEAK: {what}; the submission is flagged test_leak")
-        else:
-            self.say(f"{team}: {what}, under the {o.leak_fraction:.0%} that flags a test leak")
+        else:  # not told to the team: it would say how much alteration escapes the check
+            self.say(
+                f"organiser: {team}: {what}, under the {o.leak_fraction:.0%} that flags a test leak"
+            )
         self.say(f"organiser: test-leak evidence of {team} (held-out images, keep private): {path}")
         return row
