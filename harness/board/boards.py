@@ -62,6 +62,7 @@ WHOLE_TEST_COLUMNS: tuple[str, ...] = (
     "status",
     "isolation",
     "train_isolation",
+    "test_leak",
 )
 PUBLIC_COLUMNS: tuple[str, ...] = (
     "rank",
@@ -91,6 +92,7 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
     "status",
     "isolation",
     "train_isolation",
+    "test_leak",
 )
 # The final board: private figures only, plus the public score and rank and the change (as
 # Kaggle shows them once a competition ends); never a whole-test figure.
@@ -125,6 +127,7 @@ PRIVATE_COLUMNS: tuple[str, ...] = (
     "status",
     "isolation",
     "train_isolation",
+    "test_leak",
 )
 
 

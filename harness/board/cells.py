@@ -14,6 +14,9 @@ trained so; every board marks them with :data:`SOFT_MARK` after the team's name.
 
 Numbers are formatted here too (:func:`figure`), and the reference row's wording
 (:data:`REFERENCE_LABEL`), so that the three boards agree.
+Rows whose samples sit on held-out test images (``test_leak``, see
+:mod:`harness.scoring.metrics.test_leak`) are marked the same way with :data:`LEAK_MARK`, the
+red flag of every board; the site shows a red badge from :func:`leaked`.
 """
 
 from __future__ import annotations
@@ -33,6 +36,13 @@ SOFT_NOTE = (
     "could have read the held-out images."
 )
 ISOLATION_COLUMNS = ("isolation", "train_isolation")
+LEAK_COLUMN = "test_leak"
+LEAK_MARK = " [TEST LEAK]"
+LEAK_NOTE = (
+    "[TEST LEAK]: the samples of that row sit on held-out test images (copies, or flipped, "
+    "cropped or re-encoded copies, of the images it is scored against): its score means "
+    "nothing. The organiser has the evidence under the held-out cache."
+)
 
 
 def spreadsheet_safe(value: Any) -> Any:
@@ -64,11 +74,19 @@ def unprotected(row: Mapping[str, Any]) -> bool:
     return any(str(row.get(column, "")).strip() == SOFT for column in ISOLATION_COLUMNS)
 
 
+def leaked(row: Mapping[str, Any]) -> bool:
+    """Whether a row was flagged ``test_leak`` (its samples sit on held-out images); a blank
+    cell (a row from before the check) is not."""
+    return str(row.get(LEAK_COLUMN, "")).strip().lower() in ("true", "1", "1.0")
+
+
 def team_label(row: Mapping[str, Any]) -> str:
-    """The team's name as a board shows it: with :data:`SOFT_MARK` for an unprotected row."""
+    """The team's name as a board shows it: with :data:`SOFT_MARK` for an unprotected row and
+    :data:`LEAK_MARK` for a test leak."""
     team = row.get("team")
     text = "" if team is None or (isinstance(team, float) and team != team) else str(team)
-    return text + SOFT_MARK if unprotected(row) else text
+    text = text + SOFT_MARK if unprotected(row) else text
+    return text + LEAK_MARK if leaked(row) else text
 
 
 def figure(value: float, digits: int, *, thousands: bool = False) -> str:

@@ -91,6 +91,7 @@ BOARD_COLUMNS: tuple[str, ...] = (
     "status",
     "isolation",
     "train_isolation",
+    "test_leak",
 )
 
 
@@ -233,14 +234,18 @@ def _markdown_text(value: Any) -> str:
 
 def to_markdown(board: pd.DataFrame) -> str:
     """The board as a Markdown table (for the README): fixed decimals (powers of ten from a
-    million up, :func:`~harness.board.cells.figure`), blanks for missing,
-    every text cell safe for a spreadsheet, a row made under soft isolation marked after its
-    team's name (:mod:`harness.board.cells`; the isolation columns themselves are not shown)."""
+    million up, :func:`~harness.board.cells.figure`), blanks for missing, every text cell safe
+    for a spreadsheet, a row made under soft isolation or flagged as a test leak marked after
+    its team's name, with the test-leak note under the table (:mod:`harness.board.cells`; the
+    columns behind the marks are not shown)."""
     from harness.board.cells import (
         ISOLATION_COLUMNS,
+        LEAK_COLUMN,
+        LEAK_NOTE,
         REFERENCE_LABEL,
         REFERENCE_MEMORISED,
         figure,
+        leaked,
         team_label,
     )
     from harness.board.parts import part_columns
@@ -258,7 +263,9 @@ def to_markdown(board: pd.DataFrame) -> str:
     if "memorised" in shown.columns and "rank" in shown.columns:
         floor = shown["rank"].astype(str) == REFERENCE_RANK  # real photos: near train by nature
         shown["memorised"] = shown["memorised"].astype(object).where(~floor, REFERENCE_MEMORISED)
-    shown = shown.drop(columns=[c for c in ISOLATION_COLUMNS if c in shown.columns])
+    flagged = any(leaked(row) for _, row in shown.iterrows())
+    hidden = (*ISOLATION_COLUMNS, LEAK_COLUMN)
+    shown = shown.drop(columns=[c for c in hidden if c in shown.columns])
     for column in shown.columns:
         if column in _TEXT_COLUMNS:
             shown[column] = [_markdown_text(v) for v in shown[column]]
@@ -275,4 +282,4 @@ def to_markdown(board: pd.DataFrame) -> str:
         table += f"\n\n{REFERENCE_RANK}: {REFERENCE_LABEL} (not a team)."
     if (shown == MISSING).to_numpy().any():
         table += f"\n\n{MISSING_NOTE}"
-    return table
+    return f"{table}\n\n**{LEAK_NOTE}**" if flagged else table

@@ -82,6 +82,7 @@ NUMBER_COLUMNS = frozenset(
         "train_seed",
         "epochs_trained",
         "steps_trained",
+        "test_leak_fraction",
     }
 )
 # Competition mode: every figure measured against the test reals also exists for the public
@@ -91,7 +92,9 @@ NUMBER_COLUMNS = frozenset(
 # ``density_``, ``coverage_``, ``mifid_`` and ``n_real_<part>_<class>``. Rows scored before a
 # column existed leave it blank, and the boards say so rather than show another part's.
 NUMBER_COLUMNS = NUMBER_COLUMNS | frozenset(part_columns("public") + part_columns("private"))
-FLAG_COLUMNS = frozenset({"used_ema", "demo_data", "reference", "memorisation_measured"})
+FLAG_COLUMNS = frozenset(
+    {"used_ema", "demo_data", "reference", "memorisation_measured", "test_leak"}
+)
 
 # What a missing number or flag may look like in the file (pandas writes missing as empty).
 MISSING = frozenset({"", "nan", "NaN", "NA", "<NA>", "N/A", "n/a", "null", "NULL", "None"})

@@ -21,10 +21,12 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.board.cells import (
+    LEAK_NOTE,
     REFERENCE_LABEL,
     REFERENCE_MEMORISED,
     SOFT_NOTE,
     figure,
+    leaked,
     team_label,
     unprotected,
 )
@@ -274,5 +276,7 @@ def render(board: pd.DataFrame, width: int | None = None) -> str:
             lines.append(head + _one_line(error, width - len(head)))
     if any(unprotected(row) for _, row in board.iterrows()):
         lines += ["", *textwrap.wrap(SOFT_NOTE, width)]
+    if any(leaked(row) for _, row in board.iterrows()):
+        lines += ["", *textwrap.wrap(LEAK_NOTE, width)]
     table_text = "\n".join(line.rstrip() for line in out.getvalue().splitlines()).strip("\n")
     return "\n".join([table_text, "", *lines]) if table_text else "\n".join(lines).strip("\n")

@@ -15,7 +15,11 @@ pass over the fakes:
   whose features are computed once and cached like the test references; a PNG pairs the 8
   fakes nearest to a training image with that image, the evidence a person checks;
 - **fidelity and diversity**: precision, recall, density and coverage (k = 5) against the
-  test reals, and against each part alone for the public and the final board.
+  test reals, and against each part alone for the public and the final board;
+- **test leak**: each sample's distance to the nearest held-out image, in the test features
+  the FID used (:mod:`harness.scoring.metrics.test_leak`); ``test_leak`` and the share of
+  samples that sit on held-out images go in the row, the nearest pairs only into a PNG under
+  the held-out cache, which the organiser sees and teams and the public site never do.
 
 Every column is a constant here, so the board and the rows agree on names.
 """
@@ -32,6 +36,7 @@ import numpy as np
 from harness.classes import CLASS_NAMES, NUM_CLASSES
 from harness.errors import NumericalError
 from harness.scoring.metrics import memorisation as memo
+from harness.scoring.metrics import test_leak as leak
 from harness.scoring.metrics.prdc import DEFAULT_K, KEYS, prdc
 
 KEY_SCORE_PUBLIC = "score_public"
@@ -42,6 +47,8 @@ KEY_MIFID_PRIVATE = "mifid_private"
 KEY_MEMORISED = "memorised"
 KEY_MEMORISATION_MEASURED = "memorisation_measured"
 KEY_SPLIT = "split_digest"
+KEY_TEST_LEAK = "test_leak"
+KEY_TEST_LEAK_FRACTION = "test_leak_fraction"
 NEAREST_SHOWN = 8
 
 
@@ -59,6 +66,7 @@ class Options:
         bootstrap: replicates of each part's score interval (0: none), as the whole-test one.
         kid_subsets, kid_subset_size: each part's KID, as the whole-test one (0 subsets: none).
         seed: the seed of the resampling (the sample seed, as for the whole test set).
+        leak_threshold, leak_fraction: the test-leak rule (:mod:`.metrics.test_leak`).
     """
 
     public_private: bool = True
@@ -70,6 +78,8 @@ class Options:
     kid_subsets: int = 0
     kid_subset_size: int = 1000
     seed: int = 0
+    leak_threshold: float = leak.DEFAULT_THRESHOLD
+    leak_fraction: float = leak.DEFAULT_MIN_FRACTION
 
 
 def part_fids(fake: np.ndarray, real: np.ndarray, masks: Sequence[np.ndarray]) -> list[float]:
@@ -248,9 +258,11 @@ class CompetitionMetrics:
         fakes: Sequence[np.ndarray],
         references: Sequence[Any],
         fids: Sequence[float],
+        submission_id: str = "",
     ) -> dict[str, Any]:
         """Every competition column of one row, from the fakes' features ``fakes`` (per class),
-        the test references and the whole-test per-class FIDs."""
+        the test references and the whole-test per-class FIDs; ``submission_id`` names the
+        test-leak evidence file."""
         o = self.options
         reals = [r.features for r in references]
         row: dict[str, Any] = {KEY_SPLIT: ""}
@@ -268,8 +280,11 @@ class CompetitionMetrics:
         # Recorded either way, so that a board shows "not measured", never "not memorised",
         # for a row scored with --no-memorisation (its `memorised` stays blank).
         row[KEY_MEMORISATION_MEASURED] = o.memorisation
+        train = None
         if o.memorisation:
-            row.update(self._memorisation(team, samples, fakes, part_values))
+            memorised, train = self._memorisation(team, samples, fakes, part_values)
+            row.update(memorised)
+        row.update(self._test_leak(team, samples, fakes, reals, train, submission_id))
         if o.prdc:
             self.say(f"{team}: precision, recall, density, coverage (k = {o.k}) ...")
             row["prdc_k"] = o.k
@@ -324,7 +339,8 @@ class CompetitionMetrics:
         samples: Any,
         fakes: Sequence[np.ndarray],
         part_values: dict[str, Sequence[float]],
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], list[np.ndarray]]:
+        """The memorisation columns and the train features they were measured against."""
         from harness.data import cache as data_cache
         from harness.scoring.metrics.reference import class_reference
         from harness.scoring.nearest_grid import save_nearest_grid
@@ -360,4 +376,44 @@ class CompetitionMetrics:
                 f"{team}: MEMORISED: {', '.join(flagged)} samples lie within cosine distance "
                 f"{self.options.eps} of training images on average; see {path}"
             )
+        return row, [t.features for t in train]
+
+    def _test_leak(
+        self,
+        team: str,
+        samples: Any,
+        fakes: Sequence[np.ndarray],
+        reals: Sequence[np.ndarray],
+        train: Sequence[np.ndarray] | None,
+        submission_id: str,
+    ) -> dict[str, Any]:
+        """``test_leak`` and ``test_leak_fraction``; when any sample sits on a held-out image,
+        the nearest pairs go into a PNG under the held-out cache, named to the organiser only
+        (a line that does not start with the team's name, which a team's job log keeps)."""
+        o = self.options
+        found = leak.check(
+            fakes, reals, train, threshold=o.leak_threshold, min_fraction=o.leak_fraction
+        )
+        row: dict[str, Any] = {
+            KEY_TEST_LEAK: found.leaked,
+            KEY_TEST_LEAK_FRACTION: found.fraction,
+        }
+        if not found.n_counted:
+            return row
+        from harness.scoring.test_leak_evidence import save_evidence
+
+        path = save_evidence(
+            self.data_root, team, submission_id, samples, found, shown=NEAREST_SHOWN
+        )
+        what = (
+            f"{found.n_counted} of {found.n_samples} samples sit on held-out test images "
+            f"(cosine distance under {o.leak_threshold})"
+        )
+        if found.leaked:
+            self.say(f"{team}: TEST LEAK: {what}; the submission is flagged test_leak")
+        else:  # not told to the team: it would say how much alteration escapes the check
+            self.say(
+                f"organiser: {team}: {what}, under the {o.leak_fraction:.0%} that flags a test leak"
+            )
+        self.say(f"organiser: test-leak evidence of {team} (held-out images, keep private): {path}")
         return row

@@ -53,6 +53,7 @@ def save_nearest_grid(
     nearest: Sequence[Any],
     shown: int = 8,
     title: str = "",
+    reference_label: str = "nearest\ntrain",
 ) -> Path:
     """Write the PNG: a row of samples, below it their nearest training images, captions.
 
@@ -62,6 +63,7 @@ def save_nearest_grid(
         nearest: per class, a :class:`harness.scoring.metrics.memorisation.Nearest`.
         shown: how many pairs (default 8).
         title: a line above the grid.
+        reference_label: the lower row's name (the test-leak check shows held-out images).
     """
     pairs = nearest_pairs(fakes, train, nearest, shown)
     size = int(fakes[0].shape[1])
@@ -74,7 +76,7 @@ def save_nearest_grid(
     font = ImageFont.load_default()
     if title:
         draw.text((4, 3), title, fill="black", font=font)
-    for row, name in enumerate(("sample", "nearest\ntrain")):
+    for row, name in enumerate(("sample", reference_label)):
         draw.text((4, top + row * cell + cell // 2 - 8), name, fill="black", font=font)
     for column, (distance, label, fake, real) in enumerate(pairs):
         x = ROW_LABEL_WIDTH + column * cell

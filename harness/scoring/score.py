@@ -274,7 +274,11 @@ class Scorer:
                 row["score"], replicates
             )
             row["bootstrap_mean"] = float(replicates.mean())
-        row.update(self.competition.columns(team, samples, fakes, references, fids))
+        row.update(
+            self.competition.columns(
+                team, samples, fakes, references, fids, submission_id=row["submission_id"]
+            )
+        )
         if self.label_judge is not None:
             row.update(self.label_judge(samples))
         row.update(

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.board.cells import REFERENCE_LABEL, REFERENCE_MEMORISED, unprotected
+from harness.board.cells import REFERENCE_LABEL, REFERENCE_MEMORISED, leaked, unprotected
 from harness.board.references import REFERENCE_RANK
 from harness.board.site import assets, views
 from harness.board.site.history import plot_history, when
@@ -58,6 +58,8 @@ def team_context(
     if reference:  # no run to miss: say what the floor is instead
         files.notes = dict.fromkeys(files.notes, REFERENCE_NOTE)
         files.hints = {}
+    elif leaked(record):
+        _withhold_held_out(files)
     pictures = _write_pictures(files, team=team, slug=slug, root=root)
     history_size = plot_history(
         team_rows,
@@ -98,6 +100,7 @@ def team_context(
         "per_class_detail": views.per_class(record, views.PER_CLASS_DETAIL),
         "memorised": memorised,
         "soft": unprotected(record),  # made under soft isolation: marked on the board
+        "test_leak": leaked(record),  # samples sit on held-out images: a red badge
         "meta": _meta(record),
         "facts": _facts(record, column),
         "other_scores": _other_scores(record, column),
@@ -110,6 +113,18 @@ def team_context(
         "notes": files.notes,
         "hints": files.hints,
     }
+
+
+LEAK_WITHHELD = "withheld, because this row is a test leak: its samples are held-out test images"
+
+
+def _withhold_held_out(files: assets.TeamFiles) -> None:
+    """A test-leak row's samples (and the walk and nearest pairs drawn from them) are the
+    held-out images: the public site does not publish them."""
+    for key in ("samples", "walk", "nearest"):
+        setattr(files, key, None)
+        files.notes[key] = LEAK_WITHHELD
+        files.hints.pop(key, None)
 
 
 def _write_pictures(files: assets.TeamFiles, *, team: str, slug: str, root: Path) -> dict[str, Any]:
