@@ -54,6 +54,7 @@ def write_site(
     source_label: str = "results.csv",
     selections: Mapping[str, Sequence[str]] | None = None,
     final_selections: int = 2,
+    strips: Path | None = None,
 ) -> SiteSummary:
     """Write the board of ``table`` (rows as ``results.csv`` holds them) as a static site.
 
@@ -67,6 +68,8 @@ def write_site(
         source_label: how the footer names the table.
         selections, final_selections: the teams' selected submissions and K, for the final
             board (the same rule as ``harness leaderboard --private``).
+        strips: the board's ``strips/`` folder (beside results.csv): each row's sample strip
+            and memorisation evidence, shown where the row's run folder is not on this machine.
 
     Raises:
         HarnessError: ``site_dir`` is a file or holds files this function did not write.
@@ -93,6 +96,7 @@ def write_site(
                 runs_root=Path(runs_root),
                 submissions=Path(submissions),
                 source=source_label,
+                strips=Path(strips) if strips is not None else None,
             )
             (tmp / MARKER).write_text("written by `harness leaderboard --html`; safe to replace\n")
             size = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())
@@ -167,6 +171,7 @@ def _render_all(
     runs_root: Path,
     submissions: Path,
     source: str,
+    strips: Path | None = None,
 ) -> list[Path]:
     """Write every team's pictures and page, then the index; returns the team pages."""
     env = _environment()
@@ -195,6 +200,7 @@ def _render_all(
             root=root,
             runs_root=runs_root,
             submissions=submissions,
+            strips=strips,
         )
         teams.append(context)
         page = root / "teams" / f"{slug}.html"

@@ -42,10 +42,14 @@ def team_context(
     root: Path,
     runs_root: Path,
     submissions: Path,
+    strips: Path | None = None,
 ) -> dict[str, Any]:
-    """Write the team's pictures under ``root`` and return what its pages show."""
+    """Write the team's pictures under ``root`` and return what its pages show (``strips``:
+    the board's folder of sample strips, used where the run folder is not here)."""
     team = views.text(record.get("team"))
-    files = assets.find_team_files(record, runs_root=runs_root, submissions=submissions)
+    files = assets.find_team_files(
+        record, runs_root=runs_root, submissions=submissions, strips=strips
+    )
     pictures = _write_pictures(files, team=team, slug=slug, root=root)
     history_size = plot_history(
         team_rows,
