@@ -2,10 +2,12 @@
 
 Run folders hold a submission's samples, but they stay on the machine that scored it and are
 never committed; a board copied elsewhere (a clone, a course page) would show no pictures. So
-scoring keeps, for each row, the first :data:`PER_CLASS` samples of each class as one lossless
-WebP (a row per class, no gaps, so the site can cut the images back out pixel for pixel; some
-20-40 KB at 64 px) in ``strips/`` beside ``results.csv``, and the row names it in
-``sample_strip``. A row flagged as memorised also keeps its nearest-training-image evidence
+scoring keeps, for each row, the first :data:`PER_CLASS` samples of each class as one WebP
+(a line per class, no gaps, so the site can cut the images back out) in ``strips/`` beside
+``results.csv``, and the row names it in ``sample_strip``. It is lossy at quality 90: at 64 px
+the 16 images of a strip take about 20-30 KB so, where lossless WebP took 88 KB (real photos)
+to 115 KB (GAN samples), too much for a board of hundreds of rows kept in git; the strip is
+for people to look at, the scores come from the samples themselves. A row flagged as memorised also keeps its nearest-training-image evidence
 (the memorisation check's PNG, ``nearest_strip``).
 
 Each file is named by the sha256 of its bytes, so two scorers that write at once either write
@@ -31,6 +33,7 @@ from harness.classes import NUM_CLASSES
 
 FOLDER = "strips"
 PER_CLASS = 8
+QUALITY = 90  # WebP quality of a sample strip
 KEY_SAMPLE_STRIP = "sample_strip"
 KEY_NEAREST_STRIP = "nearest_strip"
 NEAREST_MAX_BYTES = 2 * 2**20  # a memorisation PNG larger than this is not kept
@@ -72,11 +75,11 @@ def cut_strip(pixels: np.ndarray, classes: int = NUM_CLASSES) -> list[np.ndarray
 
 
 def encode_strip(pixels: np.ndarray) -> bytes:
-    """Lossless WebP bytes of a strip (the site cuts the images back out exactly)."""
+    """WebP bytes of a strip at :data:`QUALITY` (see the module docstring for why lossy)."""
     from PIL import Image
 
     out = io.BytesIO()
-    Image.fromarray(pixels).save(out, format="WEBP", lossless=True, quality=100, method=6)
+    Image.fromarray(pixels).save(out, format="WEBP", quality=QUALITY, method=6)
     return out.getvalue()
 
 

@@ -34,15 +34,20 @@ def faces(seed: int, n: int = 10, size: int = 16) -> np.ndarray:
     return np.stack(out)
 
 
-def test_a_strip_gives_back_the_very_pixels_it_was_made_of() -> None:
+def test_a_strip_gives_back_the_pictures_it_was_made_of() -> None:
     per_class = [faces(0), faces(1)]
-    data = encode_strip(strip_pixels(per_class, 8))
-    pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    pixels = strip_pixels(per_class, 8)
     assert pixels.shape == (2 * 16, 8 * 16, 3)
     cut = cut_strip(pixels)
     assert [a.shape for a in cut] == [(8, 16, 16, 3)] * 2
     for label in range(2):
-        assert np.array_equal(cut[label], per_class[label][:8])
+        assert np.array_equal(cut[label], per_class[label][:8])  # the layout is exact
+    data = encode_strip(pixels)
+    decoded = cut_strip(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+    error = np.abs(decoded[1].astype(int) - per_class[1][:8]).mean(axis=(1, 2, 3))
+    assert error.max() < 6  # WebP at quality 90: each picture is close to its sample
+    shifted = np.abs(decoded[1][1:].astype(int) - per_class[1][:7]).mean(axis=(1, 2, 3))
+    assert (shifted > 3 * error[1:]).all()  # and nearer to it than to its neighbour
     with pytest.raises(ValueError, match="not 2 lines of square images"):
         cut_strip(np.zeros((33, 128, 3), np.uint8))
 

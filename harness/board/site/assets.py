@@ -266,6 +266,12 @@ def find_team_files(
             _load_samples(files, path, lambda: read_class_arrays(path, GRID_PER_CLASS, team_dir))
         elif entry_kind(folder, root=team_dir) == "dir":
             _load_samples(files, folder, lambda: _read_png_folders(folder, GRID_PER_CLASS))
+    if files.samples is None and _flag(row.get("reference")):
+        files.notes.setdefault(
+            "samples",
+            "the real-data floor's pictures are training photos; `harness real-floor` keeps "
+            "them in strips/ beside results.csv on the machine that holds the data",
+        )
     _note_missing(files, source=source, has_run=has_run, run_id=run_id, team=team)
     return files
 
