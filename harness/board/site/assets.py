@@ -301,7 +301,11 @@ def _note_missing(files: TeamFiles, *, source: str, has_run: bool, run_id: str, 
         },
         "checkpoint": {"losses": "trained on the team's own machine: no loss curves here"},
     }.get(source, {})
-    absent = f"run {run_id or '(none)'} is not on the machine that made this site"
+    absent = (
+        f"run {run_id} is not on the machine that made this site"
+        if run_id
+        else "the folder it was scored in is not on the machine that made this site"
+    )
     in_run = {
         "samples": f"run {run_id} holds no samples file",
         "walk": "no latent walk yet; this command draws one:",
