@@ -4,10 +4,11 @@ Run folders hold a submission's samples, but they stay on the machine that score
 never committed; a board copied elsewhere (a clone, a course page) would show no pictures. So
 scoring keeps, for each row, the first :data:`PER_CLASS` samples of each class as one WebP
 (a line per class, no gaps, so the site can cut the images back out) in ``strips/`` beside
-``results.csv``, and the row names it in ``sample_strip``. It is lossy at quality 90: at 64 px
-the 16 images of a strip take about 20-30 KB so, where lossless WebP took 88 KB (real photos)
-to 115 KB (GAN samples), too much for a board of hundreds of rows kept in git; the strip is
-for people to look at, the scores come from the samples themselves. A row flagged as memorised also keeps its nearest-training-image evidence
+``results.csv``, and the row names it in ``sample_strip``. It is lossless when that takes at
+most :data:`LOSSLESS_MAX_BYTES` (small images), else lossy at quality 90: at 64 px the 16
+images of a strip take about 20-30 KB so, where lossless WebP took 88 KB (real photos) to
+115 KB (GAN samples), too much for a board of hundreds of rows kept in git; the strip is for
+people to look at, the scores come from the samples themselves. A row flagged as memorised also keeps its nearest-training-image evidence
 (the memorisation check's PNG, ``nearest_strip``).
 
 Each file is named by the sha256 of its bytes, so two scorers that write at once either write
@@ -33,7 +34,8 @@ from harness.classes import NUM_CLASSES
 
 FOLDER = "strips"
 PER_CLASS = 8
-QUALITY = 90  # WebP quality of a sample strip
+QUALITY = 90  # WebP quality of a sample strip too large to keep lossless
+LOSSLESS_MAX_BYTES = 32 * 2**10
 KEY_SAMPLE_STRIP = "sample_strip"
 KEY_NEAREST_STRIP = "nearest_strip"
 NEAREST_MAX_BYTES = 2 * 2**20  # a memorisation PNG larger than this is not kept
@@ -75,12 +77,17 @@ def cut_strip(pixels: np.ndarray, classes: int = NUM_CLASSES) -> list[np.ndarray
 
 
 def encode_strip(pixels: np.ndarray) -> bytes:
-    """WebP bytes of a strip at :data:`QUALITY` (see the module docstring for why lossy)."""
+    """WebP bytes of a strip: lossless when that is small, else at :data:`QUALITY`."""
     from PIL import Image
 
-    out = io.BytesIO()
-    Image.fromarray(pixels).save(out, format="WEBP", quality=QUALITY, method=6)
-    return out.getvalue()
+    image = Image.fromarray(pixels)
+    lossless = io.BytesIO()
+    image.save(lossless, format="WEBP", lossless=True, quality=100, method=4)
+    if lossless.tell() <= LOSSLESS_MAX_BYTES:
+        return lossless.getvalue()
+    lossy = io.BytesIO()
+    image.save(lossy, format="WEBP", quality=QUALITY, method=6)
+    return lossy.getvalue()
 
 
 def store(folder: Path, data: bytes, suffix: str) -> str:
