@@ -2,14 +2,14 @@
 
 Run folders hold a submission's samples, but they stay on the machine that scored it and are
 never committed; a board copied elsewhere (a clone, a course page) would show no pictures. So
-scoring keeps, for each row, the first :data:`PER_CLASS` samples of each class as one WebP
-(a line per class, no gaps, so the site can cut the images back out) in ``strips/`` beside
+scoring keeps, for each row, the first :data:`PER_CLASS` samples of each class as one WebP (a
+line per class, no gaps, so the site can cut the images back out) in ``strips/`` beside
 ``results.csv``, and the row names it in ``sample_strip``. It is lossless when that takes at
-most :data:`LOSSLESS_MAX_BYTES` (small images), else lossy at quality 90: at 64 px the 16
-images of a strip take about 20-30 KB so, where lossless WebP took 88 KB (real photos) to
-115 KB (GAN samples), too much for a board of hundreds of rows kept in git; the strip is for
-people to look at, the scores come from the samples themselves. A row flagged as memorised also keeps its nearest-training-image evidence
-(the memorisation check's PNG, ``nearest_strip``).
+most :data:`LOSSLESS_MAX_BYTES` (small images), else lossy at quality 90: at 64 px the 16 images
+of a strip take about 20-30 KB so, where lossless WebP took 88 KB (real photos) to 115 KB (GAN
+samples), too much for a board of hundreds of rows kept in git; the strip is for people to look
+at, the scores come from the samples themselves. A row flagged as memorised also keeps its
+nearest-training-image evidence (the memorisation check's PNG, ``nearest_strip``).
 
 Each file is named by the sha256 of its bytes, so two scorers that write at once either write
 different files or the same bytes under the same name, each through a temporary file and a
