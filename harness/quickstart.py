@@ -110,6 +110,7 @@ def run_quickstart(
     from harness.board import leaderboard
     from harness.scoring.label_fidelity import LabelJudge
     from harness.scoring.score import Scorer
+    from harness.scoring.strips import strips_dir
     from harness.training.train import train_team
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -147,6 +148,7 @@ def run_quickstart(
             settings=settings,
             say=say,
             label_judge=LabelJudge(found.root, device=device, say=say),
+            strips=strips_dir(board_path),
         )
         rows = scorer.score_teams([team_dir])
     except KeyboardInterrupt:

@@ -55,6 +55,8 @@ TEXT_COLUMNS = frozenset(
         "harness_version",
         "submission_commit",
         "params_source",
+        "sample_strip",  # harness.scoring.strips: content-addressed names, never numbers
+        "nearest_strip",
     }
 )
 NUMBER_COLUMNS = frozenset(

@@ -37,7 +37,7 @@ def real_floor(
     rules = checked_rules(competition, n)
     root = checked_data(data)
     settings = ScoreSettings(seed=seed, bootstrap=bootstrap, device=device, **rules)  # type: ignore[arg-type]
-    scorer = make_scorer(root, runs, settings, labels=labels, device=device)
+    scorer = make_scorer(root, runs, settings, labels=labels, device=device, board=leaderboard)
     row = score_real_floor(scorer, seed=seed)
     where = append_or_set_aside(row, leaderboard, err)
     text = f"real-data floor: score {row['score']:.2f} ({row['source_note']})"

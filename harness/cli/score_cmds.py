@@ -71,10 +71,20 @@ def checked_data(data: Path | None) -> Path:
     return root
 
 
-def make_scorer(root: Path, runs: Path | None, settings: Any, *, labels: bool, device: str) -> Any:
-    """The :class:`~harness.scoring.score.Scorer` every scored row comes from."""
+def make_scorer(
+    root: Path,
+    runs: Path | None,
+    settings: Any,
+    *,
+    labels: bool,
+    device: str,
+    board: Path | None = None,
+) -> Any:
+    """The :class:`~harness.scoring.score.Scorer` every scored row comes from; with ``board``,
+    it keeps each row's sample strip beside that results file."""
     from harness.paths import runs_root
     from harness.scoring.score import Scorer
+    from harness.scoring.strips import strips_dir
 
     judge = None
     if labels:
@@ -82,7 +92,12 @@ def make_scorer(root: Path, runs: Path | None, settings: Any, *, labels: bool, d
 
         judge = LabelJudge(root, device=device, say=err)
     return Scorer(
-        data_root=root, runs_root=runs_root(runs), settings=settings, say=err, label_judge=judge
+        data_root=root,
+        runs_root=runs_root(runs),
+        settings=settings,
+        say=err,
+        label_judge=judge,
+        strips=strips_dir(board) if board is not None else None,
     )
 
 
@@ -182,7 +197,7 @@ def score(
             as_json=as_json,
         )
         return
-    scorer = make_scorer(root, runs, settings, labels=labels, device=device)
+    scorer = make_scorer(root, runs, settings, labels=labels, device=device, board=leaderboard)
     from harness.board.sidefile import append_or_set_aside
 
     kept_aside: list[str] = []
@@ -329,6 +344,7 @@ def leaderboard_cmd(
         from harness.board.site import write_site
         from harness.competition import load_competition
         from harness.paths import runs_root
+        from harness.scoring.strips import strips_dir
 
         site = write_site(
             html,
@@ -341,6 +357,7 @@ def leaderboard_cmd(
             final_selections=load_competition(competition).final_selections,
             metric=metric,
             all_runs=all_runs,
+            strips=strips_dir(path),
         )
         final = f" and the final board in {html / 'final'}" if private else ""
         err(

@@ -108,6 +108,7 @@ class ScoreTask:
     run_id: str | None = None
     labels: bool = True
     env: dict[str, str] = field(default_factory=dict)
+    strips: str | None = None  # the board's strips folder (harness.scoring.strips)
 
 
 def score_job(task: ScoreTask) -> dict[str, Any]:
@@ -127,6 +128,7 @@ def score_job(task: ScoreTask) -> dict[str, Any]:
         settings=task.settings,
         say=_say,
         label_judge=judge,
+        strips=Path(task.strips) if task.strips else None,
     )
     (row,) = scorer.score_teams([Path(task.team_dir)], run_id=task.run_id)
     row[ROW_ID] = task.row_id

@@ -136,6 +136,7 @@ def score_all(
     from harness import data
     from harness.board.spool import ROW_ID, make_row_id, merge_spool, spool_dir, spool_row
     from harness.scoring.score import Scorer
+    from harness.scoring.strips import strips_dir
 
     data_root, runs_root = Path(data_root).resolve(), Path(runs_root).resolve()
     data.list_split(data_root, "test")  # a wrong data folder is one error, before any job
@@ -182,6 +183,7 @@ def score_all(
             run_id=run_id,
             labels=labels,
             env=env,
+            strips=str(strips_dir(board_path)),
         )
         for i, t in enumerate(team_dirs)
     ]

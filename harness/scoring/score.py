@@ -122,8 +122,12 @@ class Scorer:
         settings: ScoreSettings = ScoreSettings(),
         say: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
         label_judge: Any = None,
+        strips: Path | None = None,
     ) -> None:
         self.data_root = Path(data_root)
+        # Where each row's sample strip is kept (``strips/`` beside results.csv, see
+        # :mod:`harness.scoring.strips`); None keeps none.
+        self.strips = Path(strips) if strips is not None else None
         self.runs_root = Path(runs_root)
         self.settings = settings
         self.say = say
@@ -297,6 +301,11 @@ class Scorer:
                 **drawn.row,
             }
         )
+        if self.strips is not None:
+            from harness.scoring.strips import keep_strips
+
+            per_class = [samples.of_class(c) for c in range(NUM_CLASSES)]
+            row.update(keep_strips(row, per_class, self.strips, self.say))
         return row
 
     def score_teams(

@@ -237,6 +237,7 @@ def _fresh_site(settings: ServiceSettings) -> Path:
     """The board's static site, rebuilt by the board code when results.csv has changed."""
     from harness.board import leaderboard
     from harness.board.site import write_site
+    from harness.scoring.strips import strips_dir
 
     site_dir = settings.state.root / SITE
     stamp = settings.state.root / ".site-stamp"
@@ -255,6 +256,7 @@ def _fresh_site(settings: ServiceSettings) -> Path:
                 private=False,
                 source_label=settings.board.name,
                 final_selections=settings.competition.final_selections,
+                strips=strips_dir(settings.board),
             )
             stamp.write_text(mtime)
     return site_dir

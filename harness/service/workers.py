@@ -157,6 +157,7 @@ class Worker:
     def scorer(self) -> Any:
         if self._scorer is None:
             from harness.scoring.score import Scorer, ScoreSettings
+            from harness.scoring.strips import strips_dir
 
             s, rules = self.settings, self.settings.competition
             judge = None
@@ -181,6 +182,7 @@ class Worker:
                 settings=settings,
                 say=self._say,
                 label_judge=judge,
+                strips=strips_dir(s.board),
             )
         return self._scorer
 

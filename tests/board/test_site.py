@@ -141,7 +141,7 @@ def test_the_site_works_on_rows_without_runs_or_competition_columns(tmp_path: Pa
     write_site(site, rows, runs_root=tmp_path / "runs", submissions=tmp_path / "subs")
     assert ranked_teams(site / "index.html") == ["b", "a"]
     page = (site / "teams" / "a.html").read_text()
-    assert "Not here: run (none) is not on the machine that made this site" in page
+    assert "Not here: the folder it was scored in is not on the machine that made this site" in page
     assert "nan" not in page.lower().replace("nano", "")
 
 

@@ -1,5 +1,10 @@
 """The board site in a real browser: headless Chromium, driven by Playwright, from disk.
 
+The public and the final board, each at 1280 and 390 px, every page of each: no page scrolls
+sideways and no table is cut at the side, every image loads, every link leads to a file of the
+site, nothing is fetched from the network, and no private number is on a public page. One
+browser serves every case (launched once per module), so the whole file takes seconds.
+
 Needs Debian's ``chromium`` and the ``playwright`` Python package (never ``playwright
 install``: its browser download is not reachable from these machines). Where either is
 missing the test is skipped with the reason, except when ``HARNESS_REQUIRE_BROWSER=1`` (set by
@@ -11,14 +16,16 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import pytest
 
 from harness.board import leaderboard
 from harness.board.site import write_site
-from tests.board.site_fixture import Competition, make_competition
+from tests.board.site_fixture import PRIVATE_MARK, PRIVATE_SHOWN, Competition, make_competition
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -67,17 +74,31 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+@dataclass(frozen=True)
+class Sites:
+    """The public and the final board of one competition, as ``write_site`` wrote them."""
+
+    competition: Competition
+    public: Path  # each site's index page, as the build returned it
+    final: Path
+
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Competition, Path]:
+def sites(tmp_path_factory: pytest.TempPathFactory) -> Sites:
     competition = make_competition(tmp_path_factory.mktemp("competition"))
-    root = tmp_path_factory.mktemp("published") / "site"
-    write_site(
-        root,
-        leaderboard.read(competition.results),
-        runs_root=competition.runs,
-        submissions=competition.submissions,
-    )
-    return competition, root
+    root = tmp_path_factory.mktemp("published")
+    table = leaderboard.read(competition.results)
+    built = {
+        private: write_site(
+            root / ("final" if private else "public") / "site",
+            table,
+            runs_root=competition.runs,
+            submissions=competition.submissions,
+            private=private,
+        ).index
+        for private in (False, True)
+    }
+    return Sites(competition, public=built[False], final=built[True])
 
 
 class Watched:
@@ -115,39 +136,73 @@ class Watched:
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
 
+    def links(self) -> list[str]:
+        """Every link's target, resolved against the page."""
+        return self.page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
 
+    def too_wide(self) -> list[str]:
+        """Tables (and their wrappers) whose content is cut at the side, by class name."""
+        return self.page.eval_on_selector_all(
+            "table.history, table.detail",
+            "ts => ts.filter(t => t.scrollWidth > t.parentElement.clientWidth + 1)"
+            ".map(t => t.className)",
+        )
+
+
+def missing_targets(links: list[str]) -> list[str]:
+    """The links that leave the disk, or lead to a file that is not there."""
+    out = []
+    for link in links:
+        parsed = urlparse(link)
+        if parsed.scheme != "file" or not Path(unquote(parsed.path)).is_file():
+            out.append(link)
+    return out
+
+
+def check_page(watched: Watched, path: Path, *, public: bool) -> list[str]:
+    """Open ``path`` and return what is wrong with it, and the pages it links to."""
+    watched.open(path)
+    name = f"{path.parent.name}/{path.name}"
+    broken = [src for src, width in watched.images() if width <= 0]
+    assert broken == [], f"{name}: images that did not load"
+    links = watched.links()
+    assert missing_targets(links) == [], f"{name}: links to nothing"
+    assert watched.overflow() <= 0, f"{name} scrolls sideways"
+    assert watched.too_wide() == [], f"{name}: a table is cut at the side"
+    if public:
+        text = watched.page.inner_text("body")
+        assert PRIVATE_MARK.decode() not in text and PRIVATE_SHOWN not in text, name
+    return links
+
+
+@pytest.mark.parametrize("board", ["public", "final"])
 @pytest.mark.parametrize("layout", sorted(WIDTHS))
 def test_the_site_reads_in_a_browser(
-    browser: Any, site: tuple[Competition, Path], layout: str, tmp_path: Path
+    browser: Any, sites: Sites, board: str, layout: str, tmp_path: Path
 ) -> None:
-    competition, root = site
+    competition, public = sites.competition, board == "public"
+    index = sites.public if public else sites.final
     watched = Watched(browser, WIDTHS[layout])
-    watched.open(root / "index.html")
+    links = check_page(watched, index, public=public)
     page = watched.page
     rows = page.eval_on_selector_all(
         "tr.team-row", "rows => rows.map(r => [r.dataset.rank, r.dataset.team])"
     )
-    ranked = [*competition.by_public, competition.failed]
-    assert rows == [[str(i + 1), t] for i, t in enumerate(competition.by_public)] + [
-        ["-", competition.failed]
-    ]
-    images = watched.images()
-    assert len(images) >= len(competition.by_public)  # a thumbnail per ranked team
-    assert [src for src, width in images if width <= 0] == []
-    assert watched.overflow() <= 0, "the board must not scroll sideways"
-    page.screenshot(path=str(tmp_path / f"index-{WIDTHS[layout]}.png"), full_page=True)
-    for team in ranked:
-        page.click(f'a.team-link:text-is("{team}")')
-        page.wait_for_load_state("load")
-        assert page.url.endswith(f"/teams/{team}.html")
-        assert page.inner_text("h1") == team
-        assert [src for src, width in watched.images() if width <= 0] == [], team
-        assert watched.overflow() <= 0, f"{team}'s page scrolls sideways"
-        if team == competition.by_public[0]:
-            page.screenshot(path=str(tmp_path / f"team-{WIDTHS[layout]}.png"), full_page=True)
-        page.click("p.crumbs a")
-        page.wait_for_load_state("load")
-        assert page.url.endswith("/index.html")
+    teams = [team for _, team in rows]
+    assert sorted(teams) == sorted([*competition.by_public, competition.failed])
+    if public:
+        assert rows == [[str(i + 1), t] for i, t in enumerate(competition.by_public)] + [
+            ["-", competition.failed]
+        ]
+        thumbs = [src for src, _ in watched.images() if "thumbs/" in (src or "")]
+        assert len(thumbs) == len(competition.by_public)  # each shown run's samples are here
+    page.screenshot(path=str(tmp_path / "index.png"), full_page=True)
+    assert (tmp_path / "index.png").stat().st_size > 10_000
+    team_pages = sorted({unquote(urlparse(a).path) for a in links if "/teams/" in a})
+    assert len(team_pages) == len(teams)
+    for team_page in team_pages:
+        back = check_page(watched, Path(team_page), public=public)
+        assert page.inner_text("h1") == Path(team_page).stem
+        assert index.resolve().as_uri() in back  # the way back to the board
     assert watched.problems == []
-    assert (tmp_path / f"index-{WIDTHS[layout]}.png").stat().st_size > 10_000
     page.close()

@@ -25,6 +25,7 @@ from harness.errors import HarnessError, SampleError
 from harness.scoring.metrics.fid import frechet_distance, statistics
 from harness.scoring.metrics.reference import class_reference
 from harness.scoring.score import Scorer, ScoreSettings
+from harness.scoring.strips import PER_CLASS, cut_strip
 from harness.scoring.submission import CHECKPOINT, CODE, SAMPLES, detect
 from harness.training.export import export_run
 from harness.training.train import train_team
@@ -67,8 +68,12 @@ def world(tmp_path_factory: pytest.TempPathFactory, tiny_data: Path) -> dict[str
     submissions, runs_root = base / "submissions", base / "runs"
     code = write_team(submissions / "code")
     train_team(code, data_root=data, runs_root=runs_root, overrides={"epochs": 1}, image_size=SIZE)
-    scorer = Scorer(data_root=data, runs_root=runs_root, settings=SETTINGS, say=lambda m: None)
+    strips = base / "leaderboard" / "strips"
+    scorer = Scorer(
+        data_root=data, runs_root=runs_root, settings=SETTINGS, say=lambda m: None, strips=strips
+    )
     return {
+        "strips": strips,
         "data": data,
         "split": split,
         "submissions": submissions,
@@ -184,6 +189,15 @@ def test_samples_from_the_training_images_are_flagged_and_fresh_ones_are_not(
     assert fresh["fid_with_mask"] == pytest.approx(code["fid_with_mask"], abs=1e-9)
     grid = Path(str(memo["memorisation_grid"]))
     assert grid.is_file() and Image.open(grid).size[0] > 8 * 64
+    # Both rows keep a sample strip beside the board; only the memorised one its evidence.
+    strips = world["strips"]
+    assert isinstance(strips, Path)
+    kept = strips / str(fresh["sample_strip"])
+    cut = cut_strip(np.asarray(Image.open(kept).convert("RGB")))
+    for label in range(2):  # the first 8 samples of each class, lossless at this small size
+        assert np.array_equal(cut[label], images[labels == label][:PER_CLASS])
+    assert fresh["nearest_strip"] == "" and memo["sample_strip"] != fresh["sample_strip"]
+    assert (strips / str(memo["nearest_strip"])).read_bytes() == grid.read_bytes()
     # Nothing is written into a team's own folder.
     assert [p.name for p in (submissions / "memo").iterdir()] == ["samples.npz"]
     assert sorted(p.name for p in (submissions / "fresh").iterdir()) == ["samples"]

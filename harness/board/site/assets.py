@@ -3,8 +3,12 @@
 For a board row the files come from its run folder (``<runs>/<team>/<run_id>/``): the scored
 samples ``samples/samples-<checkpoint>-n<N>-seed<seed>.npz``, the latent walk
 ``samples/walk-*.npz`` (``harness sample --walk``), ``loss_curves.png``, ``config.json`` (the
-hparams) and the memorisation check's nearest-pairs PNG. A samples submission has no run: its
-pictures come from ``<submissions>/<team>/samples.npz`` or ``samples/<class>/*.png``. Whatever
+hparams) and the memorisation check's nearest-pairs PNG. Where the run folder is not on this
+machine (a clone of the board, a course page), the row's sample strip and, for a memorised row,
+its nearest-training-image evidence come from ``strips/`` beside ``results.csv``
+(:mod:`harness.scoring.strips`: scoring keeps them there, named by their content). A samples
+submission has no run: its pictures come from ``<submissions>/<team>/samples.npz`` or
+``samples/<class>/*.png`` when its row has no strip. Whatever
 is missing is reported as a note for the page, never as an error: an organiser may publish a
 board on a machine that holds only some of the runs.
 
@@ -25,6 +29,7 @@ from PIL import Image
 from harness.classes import CLASS_NAMES, NUM_CLASSES
 from harness.sandbox.safe_files import UnsafeFileError, entry_kind, plain_file_names, read_json
 from harness.sandbox.safe_images import NpyHeader, read_npz, read_picture
+from harness.scoring.strips import cut_strip, strip_names
 from harness.training import runs
 
 THUMB_PER_CLASS = 4
@@ -33,6 +38,7 @@ GRID_COLUMNS = 8
 PHOTO_QUALITY = 85
 PNG_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 SAMPLES_MAX_BYTES = 512 * 2**20  # a samples file larger than this is not drawn on a page
+STRIP_MAX_PIXELS = 4 * 2**20  # a strip declaring more pixels than this is not decoded
 
 
 def nearest_pairs_image(run_dir: Path) -> Path | None:
@@ -179,8 +185,40 @@ def _walk_file(row: dict[str, Any], run_dir: Path) -> Path | None:
     return (same or found or [None])[-1]
 
 
-def find_team_files(row: dict[str, Any], *, runs_root: Path, submissions: Path) -> TeamFiles:
-    """Look up what exists for ``row`` on this machine; each missing thing gets a note."""
+def _read_strip(path: Path, root: Path) -> tuple[list[np.ndarray], None]:
+    """A sample strip's images per class, read through :mod:`harness.sandbox.safe_images`
+    (no link followed, the header's size checked before decoding)."""
+    try:
+        pixels, _ = read_picture(path, root=root, size=None, max_pixels=STRIP_MAX_PIXELS)
+    except UnsafeFileError as exc:
+        raise ValueError(str(exc)) from None
+    return cut_strip(pixels), None
+
+
+def _from_strips(files: TeamFiles, row: dict[str, Any], strips: Path) -> bool:
+    """Fill in the samples and memorisation evidence that the board's ``strips/`` folder
+    keeps for ``row`` where the run folder gave none; whether the row names any strip."""
+    sample_name, nearest_name = strip_names(row)
+    if not (sample_name or nearest_name) or entry_kind(strips, root=strips.parent) != "dir":
+        return False
+    if files.samples is None and sample_name:
+        path = strips / sample_name
+        if _plain(path, strips):
+            _load_samples(files, path, lambda: _read_strip(path, strips))
+            files.samples_from = f"{strips.name}/{sample_name}"
+        else:
+            files.notes["samples"] = f"the board's {strips.name}/ folder lacks {sample_name}"
+    if files.nearest is None and nearest_name and _plain(strips / nearest_name, strips):
+        files.nearest = strips / nearest_name
+    return True
+
+
+def find_team_files(
+    row: dict[str, Any], *, runs_root: Path, submissions: Path, strips: Path | None = None
+) -> TeamFiles:
+    """Look up what exists for ``row`` on this machine (its run folder first, then the
+    board's ``strips`` folder, then a samples submission's team folder); each missing thing
+    gets a note."""
     files = TeamFiles()
     team, run_id = _row_text(row, "team"), _row_text(row, "run_id")
     source = _row_text(row, "source") or "code"
@@ -214,14 +252,35 @@ def find_team_files(row: dict[str, Any], *, runs_root: Path, submissions: Path) 
                 files.config = read_json(config_path, root=run_dir)
             except (OSError, ValueError, UnsafeFileError) as exc:
                 files.notes["hparams"] = f"{config_path.name} is unreadable ({exc})"
+    stripped = strips is not None and _from_strips(files, row, Path(strips))
+    if stripped and files.nearest is None and "nearest" not in files.notes:
+        files.notes["nearest"] = (
+            "not memorised: the nearest training images travel with the board only for rows "
+            "flagged as memorised"
+            if _flag(row.get("memorised")) is False
+            else "the board keeps no nearest-training-image picture for this row"
+        )
     if files.samples is None and team_dir is not None:
         path, folder = team_dir / "samples.npz", team_dir / "samples"
         if entry_kind(path, root=team_dir) == "file":
             _load_samples(files, path, lambda: read_class_arrays(path, GRID_PER_CLASS, team_dir))
         elif entry_kind(folder, root=team_dir) == "dir":
             _load_samples(files, folder, lambda: _read_png_folders(folder, GRID_PER_CLASS))
+    if files.samples is None and _flag(row.get("reference")):
+        files.notes.setdefault(
+            "samples",
+            "the real-data floor's pictures are training photos; `harness real-floor` keeps "
+            "them in strips/ beside results.csv on the machine that holds the data",
+        )
     _note_missing(files, source=source, has_run=has_run, run_id=run_id, team=team)
     return files
+
+
+def _flag(value: Any) -> bool | None:
+    """A flag cell as True, False or None (missing), however the table typed it."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    return None
 
 
 def _load_samples(files: TeamFiles, path: Path, read: Any) -> None:
@@ -242,7 +301,11 @@ def _note_missing(files: TeamFiles, *, source: str, has_run: bool, run_id: str, 
         },
         "checkpoint": {"losses": "trained on the team's own machine: no loss curves here"},
     }.get(source, {})
-    absent = f"run {run_id or '(none)'} is not on the machine that made this site"
+    absent = (
+        f"run {run_id} is not on the machine that made this site"
+        if run_id
+        else "the folder it was scored in is not on the machine that made this site"
+    )
     in_run = {
         "samples": f"run {run_id} holds no samples file",
         "walk": "no latent walk yet; this command draws one:",

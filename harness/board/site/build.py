@@ -90,6 +90,7 @@ def write_site(
     final_selections: int = 2,
     metric: str = "score",
     all_runs: bool = False,
+    strips: Path | None = None,
 ) -> SiteSummary:
     """Write the board of ``table`` (rows as ``results.csv`` holds them) as a static site.
 
@@ -106,6 +107,8 @@ def write_site(
             board (the same rule as ``harness leaderboard --private``).
         metric, all_runs: as ``harness leaderboard --metric/--all-runs`` (``all_runs`` shapes
             the public board only, as it does at the terminal).
+        strips: the board's ``strips/`` folder (beside results.csv): each row's sample strip
+            and memorisation evidence, shown where the row's run folder is not on this machine.
 
     Raises:
         HarnessError: ``site_dir`` is a file or holds files this function did not write; the
@@ -148,6 +151,7 @@ def write_site(
                     runs_root=Path(runs_root),
                     submissions=Path(submissions),
                     source=source_label,
+                    strips=Path(strips) if strips is not None else None,
                 )
             shutil.copyfile(_template_dir() / STYLESHEET, tmp / STYLESHEET)
             (tmp / MARKER).write_text("written by `harness leaderboard --html`; safe to replace\n")
@@ -222,6 +226,7 @@ def _render_all(
     runs_root: Path,
     submissions: Path,
     source: str,
+    strips: Path | None = None,
 ) -> list[Path]:
     """Write one board's team pictures and pages, then its index; returns the team pages."""
     from harness.board.parts import MISSING_NOTE, board_part, own_part
@@ -267,6 +272,7 @@ def _render_all(
             label=views.score_label(column),
             index_metrics=index_metrics,
             entries=counts.get(str(record.get("team"))),
+            strips=strips,
         )
         teams.append(context)
         page = root / "teams" / f"{slug}.html"

@@ -3,6 +3,11 @@
 Re-submitting is how a team learns, and how it overfits the board; the plot shows both. It is
 drawn with matplotlib from the rows the page may show (on the public site the private columns
 are already gone), so it can hold no number that the page itself could not.
+
+A single scored submission gets no plot: the table under it says all there is, and a lone
+point made matplotlib span its time axis over years. With several, the time axis spans the
+submissions themselves (an hour at least), and the row on the board is named by a label beside
+its star, not by a legend whose marker would read as one more point.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import pandas as pd
 
 from harness.board.site.views import numeric
 from harness.scoring.score import STATUS_OK
+
+MIN_SPAN = pd.Timedelta(hours=1)  # the time axis never spans less (two scorings a second apart)
 
 WHEN_COLUMNS = ("submitted_at", "timestamp_utc")
 
@@ -28,12 +35,20 @@ def when(rows: pd.DataFrame) -> pd.Series:
     return times
 
 
+def time_window(times: pd.Series) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The time axis's ends: the submissions' span with a margin, :data:`MIN_SPAN` at least,
+    so that the axis says when the team submitted rather than matplotlib's default years."""
+    start, end = times.min(), times.max()
+    pad = max((end - start) * 0.08, (MIN_SPAN - (end - start)) / 2)
+    return start - pad, end + pad
+
+
 def plot_history(
     rows: pd.DataFrame, *, score_column: str, best_index: object, out: Path, label: str = "score"
 ) -> tuple[int, int] | None:
     """Draw the team's ``ok`` rows' ``score_column`` (called ``label`` on the axis) against
-    time into ``out`` (PNG); the row on the board (``best_index``) is marked. Returns the pixel size, or None when
-    no row has a score and a time."""
+    time into ``out`` (PNG); the row on the board (``best_index``) is marked. Returns the pixel
+    size, or None (nothing written) when fewer than two rows have a score and a time."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,7 +59,7 @@ def plot_history(
     ok["when"] = when(ok)
     ok["value"] = numeric(ok, score_column)
     ok = ok.dropna(subset=["when", "value"]).sort_values("when")
-    if ok.empty:
+    if len(ok) < 2:
         return None
     ends = ("score_ci_low", "score_ci_high")
     if score_column != "score":
@@ -63,23 +78,28 @@ def plot_history(
         )
     ax.plot(times, ok["value"], "-o", color="#0b3d75", markersize=4, linewidth=1)
     if best_index in ok.index:
-        ax.plot(
-            [times[best_index]],
-            [ok.loc[best_index, "value"]],
-            "*",
-            color="#d97706",
-            markersize=14,
-            label="on the board",
+        best = (times[best_index], ok.loc[best_index, "value"])
+        ax.plot([best[0]], [best[1]], "*", color="#d97706", markersize=14)
+        right_half = best[0] > times.min() + (times.max() - times.min()) / 2
+        ax.annotate(  # the label faces the middle, so it stays inside the plot
+            "on the board",
+            best,
+            xytext=(-12 if right_half else 12, 0),
+            textcoords="offset points",
+            ha="right" if right_half else "left",
+            va="center",
+            color="#7c4a03",
         )
-        ax.legend(loc="best", frameon=False)
     ax.set_ylabel(f"{label} (lower is better)")
-    locator = mdates.AutoDateLocator()
+    ax.set_xlim(*time_window(times))
+    locator = mdates.AutoDateLocator(maxticks=6)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.grid(alpha=0.3)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    fig.tight_layout()
+    # Fixed margins, not tight_layout: it drew every figure twice, a third of a 30-team build.
+    fig.subplots_adjust(left=0.12, right=0.97, top=0.95, bottom=0.2)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, format="png")
     size = fig.canvas.get_width_height()

@@ -46,15 +46,19 @@ def team_context(
     label: str | None = None,
     index_metrics: tuple[tuple[str, str, int, bool], ...] = views.PER_CLASS_INDEX,
     entries: tuple[int, str] | None = None,
+    strips: Path | None = None,
 ) -> dict[str, Any]:
     """Write the team's pictures under ``root`` and return what its pages show.
 
     ``column`` is the score each row of ``team_rows`` shows in the history, ``label`` what the
     pages call it, ``index_metrics`` the per-class columns of the index, ``entries`` the
-    team's submission count and latest submission time."""
+    team's submission count and latest submission time, ``strips`` the board's folder of
+    sample strips, used where the run folder is not here."""
     team = views.text(record.get("team"))
     reference = str(record.get("rank")) == REFERENCE_RANK
-    files = assets.find_team_files(record, runs_root=runs_root, submissions=submissions)
+    files = assets.find_team_files(
+        record, runs_root=runs_root, submissions=submissions, strips=strips
+    )
     if reference:  # no run to miss: say what the floor is instead
         files.notes = dict.fromkeys(files.notes, REFERENCE_NOTE)
         files.hints = {}
