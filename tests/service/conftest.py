@@ -90,9 +90,9 @@ class World:
 
         return tokens.add_team(store.connect(self.db), name)
 
-    def env(self) -> dict[str, str]:
+    def env(self, **changes: str) -> dict[str, str]:
         """One thread per process: the server and its workers share the test machine's cores."""
-        return {**os.environ, "HARNESS_THREADS": "1", "OMP_NUM_THREADS": "1"}
+        return {**os.environ, "HARNESS_THREADS": "1", "OMP_NUM_THREADS": "1", **changes}
 
     def start_server(self, workers: int = 0) -> str:
         port = free_port()
@@ -125,7 +125,10 @@ class World:
             assert proc.poll() is None, "the server ended at start"
         raise AssertionError("the server did not start in 60 s")
 
-    def start_worker(self, lease_s: float = 60.0) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, lease_s: float = 60.0, extra: tuple[str, ...] = (), **env: str
+    ) -> subprocess.Popen[bytes]:
+        """A ``harness worker`` process (``extra``: more flags; ``env``: variables to change)."""
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -136,10 +139,11 @@ class World:
                 *WORKER_FLAGS,
                 "--lease-s",
                 str(lease_s),
+                *extra,
             ],
             cwd=self.root,
             start_new_session=True,
-            env=self.env(),
+            env=self.env(**env),
         )
         self.procs.append(proc)
         return proc

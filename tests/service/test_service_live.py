@@ -54,6 +54,7 @@ def _board(world: World) -> pd.DataFrame:
 def test_a_burst_of_uploads_is_accepted_or_refused_and_each_accepted_one_scored_once(
     world: World,
 ) -> None:
+    T00 = time.monotonic()
     bodies = {}
     tokens = {}
     for t in range(TEAMS):
@@ -66,7 +67,10 @@ def test_a_burst_of_uploads_is_accepted_or_refused_and_each_accepted_one_scored_
     world.competition.write_text(
         world.competition.read_text().replace("daily_submissions = 2", "daily_submissions = 1")
     )
+    print("\nTIMING packed", time.monotonic() - T00)
+    T0 = time.monotonic()
     url = world.start_server(workers=3)
+    print("\nTIMING server up", time.monotonic() - T0)
 
     def upload(name: str, i: int) -> tuple[str, int, dict[str, Any]]:
         r = httpx.post(
@@ -81,6 +85,7 @@ def test_a_burst_of_uploads_is_accepted_or_refused_and_each_accepted_one_scored_
         answers = list(
             pool.map(lambda a: upload(*a), [(n, i) for n in bodies for i in range(EACH)])
         )
+    print("\nTIMING uploaded", time.monotonic() - T0)
     accepted = [a for a in answers if a[1] == 201]
     refused = [a for a in answers if a[1] != 201]
     assert {a[1] for a in refused} <= {429}
@@ -91,6 +96,7 @@ def test_a_burst_of_uploads_is_accepted_or_refused_and_each_accepted_one_scored_
     assert len(ids) == len(accepted)
 
     counts = _wait_until_done(world, len(ids))
+    print("\nTIMING scored", time.monotonic() - T0)
     assert counts == {queue.QUEUED: 0, queue.RUNNING: 0, queue.SCORED: len(ids), queue.FAILED: 0}
     board = _board(world)
     assert sorted(board["submission_id"]) == sorted(ids)  # exactly one row each
