@@ -33,6 +33,7 @@ from harness.cli.service_opts import (
     ServiceExecutorOpt,
     WorkerOptions,
 )
+from harness.errors import HarnessError
 
 teams_app = typer.Typer(help="The service's teams and their tokens.", no_args_is_help=True)
 
@@ -71,8 +72,6 @@ def _state_and_engine(state: Path | None, db: str | None, competition: Path | No
 
 
 def _token(token: str | None) -> str:
-    from harness.errors import HarnessError
-
     value = token or os.environ.get("HARNESS_TOKEN")
     if not value:
         raise HarnessError("give the team's token with --token T (or set HARNESS_TOKEN)")
@@ -153,6 +152,17 @@ def serve(
     state: StateOpt = None,
     db: DbOpt = None,
     max_upload_mib: Annotated[int, typer.Option(help="Largest upload taken, in MiB.")] = 256,
+    token_failures: Annotated[
+        int,
+        typer.Option(
+            "--token-failures",
+            help="Failed token attempts one client address may make per --token-window-s "
+            "before it is refused (429); 0: no limit.",
+        ),
+    ] = 20,
+    token_window_s: Annotated[
+        float, typer.Option("--token-window-s", help="The window of --token-failures, in seconds.")
+    ] = 60.0,
     data: DataOpt = None,
     leaderboard: BoardOpt = Path("leaderboard/results.csv"),
     competition: CompetitionOpt = None,
@@ -174,10 +184,16 @@ def serve(
     """Run the competition service: the HTTP API, the board's pages, and local workers."""
     from harness.service import tokens
     from harness.service.app import ServiceSettings
+    from harness.service.ratelimit import AuthGuard
     from harness.service.server import LocalWorkers
     from harness.service.server import serve as run_server
     from harness.service.uploads import Caps
 
+    if token_failures < 0 or token_window_s <= 0:
+        raise HarnessError(
+            "--token-failures must be 0 or more and --token-window-s more than 0 "
+            f"(got {token_failures} and {token_window_s:g})"
+        )
     folder, engine, url = _state_and_engine(state, db, competition)
     options = WorkerOptions.pick(locals())
     rules = options.settings(folder.root).competition  # checked before anything starts
@@ -187,7 +203,12 @@ def serve(
     argv = [sys.executable, "-m", "harness", "worker", "--db", url, "--state", str(folder.root)]
     caps = Caps(archive_bytes=max_upload_mib * 2**20, unpacked_bytes=2 * max_upload_mib * 2**20)
     settings = ServiceSettings(
-        engine=engine, state=folder, board=leaderboard, competition=rules, caps=caps
+        engine=engine,
+        state=folder,
+        board=leaderboard,
+        competition=rules,
+        caps=caps,
+        guard=AuthGuard(token_failures, token_window_s),
     )
     where = "" if executor == "local" else f", each job handed to {executor}"
     err(

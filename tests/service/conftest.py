@@ -94,7 +94,8 @@ class World:
         """One thread per process: the server and its workers share the test machine's cores."""
         return {**os.environ, "HARNESS_THREADS": "1", "OMP_NUM_THREADS": "1", **changes}
 
-    def start_server(self, workers: int = 0) -> str:
+    def start_server(self, workers: int = 0, *extra: str) -> str:
+        """``harness serve`` on a free loopback port (``extra``: more flags); its URL."""
         port = free_port()
         proc = subprocess.Popen(
             [
@@ -108,6 +109,7 @@ class World:
                 str(workers),
                 *self.common(),
                 *WORKER_FLAGS,
+                *extra,
             ],
             cwd=self.root,
             start_new_session=True,

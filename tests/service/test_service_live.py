@@ -142,7 +142,8 @@ def test_a_burst_of_uploads_is_accepted_or_refused_and_each_accepted_one_scored_
 def test_the_limits_deadline_and_tokens_are_refused_in_one_line(world: World) -> None:
     token = world.add_team("team1")
     body = pack(write_samples(world.root / "subs" / "team1", seed=1))
-    url = world.start_server(workers=0)
+    guard = ("--token-failures", "3", "--token-window-s", "600")
+    url = world.start_server(0, *guard)
 
     def post(tok, content=body):
         return httpx.post(url + "/api/submissions", content=content, headers=_auth(tok), timeout=60)
@@ -168,7 +169,7 @@ def test_the_limits_deadline_and_tokens_are_refused_in_one_line(world: World) ->
         world.competition.read_text() + "deadline = 2000-01-01T00:00:00Z\n"
     )
     world.stop_all()
-    url = world.start_server(workers=0)
+    url = world.start_server(0, *guard)
     late = post(world.add_team("team3"))
     assert late.status_code == 403 and "closed" in late.json()["detail"]
     cli = world.harness(
@@ -176,6 +177,14 @@ def test_the_limits_deadline_and_tokens_are_refused_in_one_line(world: World) ->
     )
     assert cli.returncode == 1 and cli.stderr.startswith("error: the service refused:")
     assert len(cli.stderr.strip().splitlines()) == 1
+    # Brute force: after 3 failed tokens from this address, 429 with one line, even for a
+    # valid token (a blocked client learns nothing of its guesses); pages without a token stay.
+    assert [post(f"guess{i}" * 8).status_code for i in range(3)] == [401] * 3
+    blocked = post(token)
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+    assert blocked.json()["detail"].startswith("too many failed token attempts from 127.0.0.1")
+    assert "\n" not in blocked.json()["detail"]
+    assert httpx.get(url + "/api/board").status_code == 200
 
 
 def test_a_worker_killed_mid_job_leaves_a_job_another_worker_scores_once(world: World) -> None:
