@@ -12,6 +12,10 @@ Whose fault a failure is decides what follows. The team's (its code raised, its 
 the contract: a :class:`~harness.errors.HarnessError` of the team's making) is a ``failed`` row
 and a ``failed`` job with the one-line reason. The harness's (held-out data, weights, a full
 disk, a broken board, any bug) gives the job back to the queue without a row, to be retried.
+
+Where the scoring runs is the worker's setting: in this process (:class:`JobScorer`, its
+Inception kept between jobs), or with ``--executor slurm`` in a Slurm job of its own
+(:mod:`harness.service.slurm`), while this process keeps the lease and writes the outcome.
 """
 
 from __future__ import annotations

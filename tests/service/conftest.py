@@ -29,6 +29,7 @@ from harness.data.split import make_split
 N = 12
 SIZE = 16
 PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), default=Path("/usr/lib/postgresql/15/bin"))
+FAST_SCORING = Path(__file__).with_name("fast_scoring.py")
 WORKER_FLAGS = ["--dims", "64", "--bootstrap", "0", "--no-labels", "--device", "cpu"]
 
 
@@ -38,14 +39,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_samples(folder: Path, seed: int) -> Path:
-    """A samples submission of random faces: N per class at SIZE px."""
+def write_samples(folder: Path, seed: int, n: int = N) -> Path:
+    """A samples submission of random faces: ``n`` per class at SIZE px."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     np.savez(
         folder / "samples.npz",
-        images=rng.integers(0, 256, (2 * N, SIZE, SIZE, 3), dtype=np.uint8),
-        labels=np.repeat(np.arange(2), N).astype(np.int64),
+        images=rng.integers(0, 256, (2 * n, SIZE, SIZE, 3), dtype=np.uint8),
+        labels=np.repeat(np.arange(2), n).astype(np.int64),
     )
     return folder
 
@@ -128,14 +129,15 @@ class World:
         raise AssertionError("the server did not start in 60 s")
 
     def start_worker(
-        self, lease_s: float = 60.0, extra: tuple[str, ...] = (), **env: str
+        self, lease_s: float = 60.0, extra: tuple[str, ...] = (), fast: bool = False, **env: str
     ) -> subprocess.Popen[bytes]:
-        """A ``harness worker`` process (``extra``: more flags; ``env``: variables to change)."""
+        """A ``harness worker`` process (``extra``: more flags; ``fast``: later jobs reuse the
+        first one's row, see :mod:`tests.service.fast_scoring`; ``env``: variables to change)."""
+        program = [str(FAST_SCORING)] if fast else ["-m", "harness"]
         proc = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "harness",
+                *program,
                 "worker",
                 *self.common(),
                 *WORKER_FLAGS,
