@@ -24,6 +24,7 @@ from pathlib import Path
 from threading import Event
 from typing import Any
 
+from harness.scale.slurm import first_line
 from harness.service import queue, store
 from harness.service.workers import INFRASTRUCTURE, JobLog, JobScorer, RetryLater, WorkerSettings
 
@@ -81,12 +82,10 @@ def submit(job: queue.Job, settings: WorkerSettings) -> Any:
         job=job,
         env=job_environment(settings.scale.slurm.cpus_per_job),
     )
-    return executor.submit(score_on_node, task)
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    return (lines[-1] if lines else type(exc).__name__)[:300]
+    try:
+        return executor.submit(score_on_node, task)
+    except Exception as exc:  # sbatch refused or the cluster is down: the harness's fault
+        raise RetryLater(f"the Slurm job could not be submitted: {first_line(exc)}") from None
 
 
 def wait(slurm_job: Any, *, poll_s: float, lost: Event) -> dict[str, Any]:
@@ -109,7 +108,7 @@ def wait(slurm_job: Any, *, poll_s: float, lost: Event) -> dict[str, Any]:
     try:
         return slurm_job.result()  # type: ignore[no-any-return]
     except Exception as exc:  # died, or a harness fault raised on the node
-        raise RetryLater(f"Slurm job {slurm_job.job_id} failed: {_first_line(exc)}") from None
+        raise RetryLater(f"Slurm job {slurm_job.job_id} failed: {first_line(exc)}") from None
 
 
 def score_on_cluster(

@@ -8,6 +8,8 @@ dies is the infrastructure's failure: the job is retried, and scored once.
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from pathlib import Path
 
@@ -138,3 +140,34 @@ def test_slurm_options_for_the_service_are_checked_before_it_starts(world: World
     assert argv[argv.index("--executor") + 1] == "submitit-local"
     assert argv[argv.index("--gpus-per-job") + 1] == "1" and "--no-labels" in argv
     assert "--slurm-partition" not in argv
+
+
+def test_a_refused_sbatch_gives_the_job_back_as_the_harness_s_fault(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.competition import load_competition
+    from harness.scale.plan import ScaleSettings
+    from harness.service import slurm
+    from harness.service.workers import JobLog, RetryLater, WorkerSettings
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool, text in (
+        ("sbatch", "#!/bin/sh\necho 'sbatch: error: Batch job submission failed' >&2\nexit 1\n"),
+        ("srun", "#!/bin/sh\nexit 0\n"),
+    ):
+        (bin_dir / tool).write_text(text)
+        (bin_dir / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    settings = WorkerSettings(
+        state=world.state,
+        data_root=world.data,
+        board=world.board,
+        competition=load_competition(world.competition),
+        scale=ScaleSettings(executor="slurm"),
+    )
+    job = queue.Job(id=1, submission_id="abcd1234", team="team1", kind="samples", attempt=1)
+    with pytest.raises(RetryLater, match="the Slurm job could not be submitted"):
+        slurm.score_on_cluster(
+            job, settings, JobLog("team1", []), say=lambda m: None, lost=threading.Event()
+        )
