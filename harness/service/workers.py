@@ -119,7 +119,8 @@ class JobLog:
     def clean(self, message: str) -> str:
         for path in self._hidden:
             message = message.replace(path + "/", "").replace(path, "<hidden>")
-        return re.sub(r"(/[\w.\-]+){2,}", "<path>", message)
+        # Absolute paths only: "samples/without_mask/005.png" names the team's own file.
+        return re.sub(r"(?<![\w.\-])(/[\w.\-]+){2,}", "<path>", message)
 
     def extend(self, lines: list[str]) -> None:
         """Add lines another process already kept and cleaned (a Slurm job's)."""

@@ -1,7 +1,9 @@
 """Code and checkpoint submissions through the service, end to end: ``harness submit`` uploads
 the folder, the server queues it, a worker trains (code) or loads (checkpoint) it in the strict
-sandbox as ``harness score`` would, and the board gets one row; a submission whose code breaks
-ends as a ``failed`` row and job with the one-line reason, which the team reads.
+sandbox as ``harness score`` would, and the board gets one row; a submission that breaks only
+when scored (a samples/ folder whose PNG does not decode: the upload checks count the files,
+and no sandbox start is needed to fail it) ends as a ``failed`` row and job with the one-line
+reason, which the team reads.
 
 The checkpoint is exported from the run the service trained for the code submission, so the
 test trains once."""
@@ -15,13 +17,25 @@ import httpx
 
 from harness.service import queue, store
 from tests.conftest import requires_bwrap, write_team
-from tests.service.conftest import World
+from tests.service.conftest import SIZE, N, World
+
+
+def _broken_pngs(folder: Path) -> Path:
+    """A samples/ folder with N PNGs per class, one of which is not a PNG at all."""
+    import numpy as np
+    from PIL import Image
+
+    for label in ("with_mask", "without_mask"):
+        (folder / "samples" / label).mkdir(parents=True)
+        for i in range(N):
+            Image.fromarray(np.full((SIZE, SIZE, 3), i * 9, np.uint8)).save(
+                folder / "samples" / label / f"{i:03d}.png"
+            )
+    (folder / "samples" / "without_mask" / "005.png").write_bytes(b"not a png at all")
+    return folder
+
 
 FAST = {"epochs=2, batch_size=8": "epochs=1, batch_size=16"}
-BROKEN = {
-    **FAST,
-    "return Generator(self.latent_dim": "raise RuntimeError('no generator today')\n        return Generator(self.latent_dim",
-}
 
 
 def _submit(folder: Path, url: str, token: str) -> str:
@@ -44,7 +58,7 @@ def _finished(world: World, url: str, token: str, sid: str, timeout_s: float = 1
 
 
 @requires_bwrap
-def test_code_and_checkpoint_submissions_are_scored_and_broken_code_fails_in_one_line(
+def test_code_and_checkpoint_submissions_are_scored_and_a_broken_one_fails_in_one_line(
     world: World,
 ) -> None:
     from harness.board import leaderboard
@@ -53,7 +67,7 @@ def test_code_and_checkpoint_submissions_are_scored_and_broken_code_fails_in_one
     tokens = {name: world.add_team(name) for name in ("coder", "ckpt", "broken")}
     url = world.start_server(workers=1)
     coder = _submit(write_team(world.root / "subs" / "coder", FAST), url, tokens["coder"])
-    broken = _submit(write_team(world.root / "subs" / "broken", BROKEN), url, tokens["broken"])
+    broken = _submit(_broken_pngs(world.root / "subs" / "broken"), url, tokens["broken"])
     code_seen = _finished(world, url, tokens["coder"], coder)
     assert code_seen["kind"] == "code" and code_seen["state"] == queue.SCORED
     assert code_seen["result"]["status"] == "ok" and code_seen["result"]["score_public"] > 0
@@ -69,9 +83,9 @@ def test_code_and_checkpoint_submissions_are_scored_and_broken_code_fails_in_one
     assert ckpt_seen["kind"] == "checkpoint" and ckpt_seen["state"] == queue.SCORED
 
     broken_seen = _finished(world, url, tokens["broken"], broken)
-    assert broken_seen["kind"] == "code" and broken_seen["state"] == queue.FAILED
+    assert broken_seen["kind"] == "samples" and broken_seen["state"] == queue.FAILED
     reason = broken_seen["error"]
-    assert "no generator today" in reason and "\n" not in reason
+    assert "005.png" in reason and "\n" not in reason
     assert str(world.root) not in reason and str(world.data) not in reason
 
     board = leaderboard.read(world.board).set_index("submission_id")
@@ -79,9 +93,19 @@ def test_code_and_checkpoint_submissions_are_scored_and_broken_code_fails_in_one
     assert board.loc[coder, "source"] == "code" and board.loc[coder, "status"] == "ok"
     assert board.loc[ckpt, "source"] == "checkpoint" and board.loc[ckpt, "status"] == "ok"
     assert bool(board.loc[ckpt, "checkpoint_data_matches"])
-    assert board.loc[broken, "status"] == "failed" and "no generator today" in str(
-        board.loc[broken, "error"]
-    )
-    assert set(board["isolation"]) == {"strict"}  # team code ran in the bubblewrap sandbox
+    assert board.loc[broken, "status"] == "failed" and "005.png" in str(board.loc[broken, "error"])
+    assert set(board.loc[[coder, ckpt], "isolation"]) == {"strict"}  # team code: in bubblewrap
     # Same generator weights, same seed: the checkpoint scores as its trained run did.
     assert board.loc[ckpt, "score_public"] == board.loc[coder, "score_public"]
+
+
+def test_a_team_log_keeps_its_own_file_names_and_hides_absolute_paths(tmp_path: Path) -> None:
+    from harness.service.workers import JobLog
+
+    log = JobLog("team1", [tmp_path / "data"])
+    log.say(f"team1: samples/with_mask/003.png is not a readable image ({tmp_path}/data/x.png)")
+    log.say("team2: not this team's line")
+    log.say("team1: see /srv/state/runs/team1/grid.png")
+    assert log.tail() == (
+        "team1: samples/with_mask/003.png is not a readable image (x.png)\nteam1: see <path>"
+    )
