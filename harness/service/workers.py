@@ -354,8 +354,3 @@ class Worker:
                     return
             except sa.exc.SQLAlchemyError as exc:
                 print(f"heartbeat failed: {exc}", file=sys.stderr)
-
-
-def run_workers(make: Callable[[], Worker]) -> None:
-    """Run one worker in this process (``harness worker``)."""
-    make().run()
