@@ -7,7 +7,6 @@ commands (``serve``, ``worker``, ``teams``) work on the state folder and databas
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -17,6 +16,24 @@ import typer
 
 from harness.cli._common import BoardOpt, DataOpt, DeviceOpt, IsolationOpt, JsonOpt, emit, err
 from harness.cli.competition_cmds import CompetitionOpt
+from harness.cli.scale_opts import (
+    CpusOpt,
+    ExtraOpt,
+    GpusOpt,
+    JobFolderOpt,
+    PartitionOpt,
+    TimeLimitOpt,
+)
+from harness.cli.service_opts import (
+    BootstrapOpt,
+    DimsOpt,
+    LabelsOpt,
+    LeaseOpt,
+    PollOpt,
+    ServiceExecutorOpt,
+    WorkerOptions,
+)
+from harness.errors import HarnessError
 
 teams_app = typer.Typer(help="The service's teams and their tokens.", no_args_is_help=True)
 
@@ -44,9 +61,6 @@ TokenOpt = Annotated[
     str | None,
     typer.Option("--token", help="The team's token (default: $HARNESS_TOKEN).", show_default=False),
 ]
-DimsOpt = Annotated[int, typer.Option(help="Inception feature dims (2048, 768, 192 or 64).")]
-BootstrapOpt = Annotated[int, typer.Option(help="Bootstrap replicates (0: none).")]
-LabelsOpt = Annotated[bool, typer.Option(help="Measure label fidelity with the mask classifier.")]
 
 
 def _state_and_engine(state: Path | None, db: str | None, competition: Path | None) -> Any:
@@ -58,8 +72,6 @@ def _state_and_engine(state: Path | None, db: str | None, competition: Path | No
 
 
 def _token(token: str | None) -> str:
-    from harness.errors import HarnessError
-
     value = token or os.environ.get("HARNESS_TOKEN")
     if not value:
         raise HarnessError("give the team's token with --token T (or set HARNESS_TOKEN)")
@@ -129,34 +141,6 @@ def teams_rotate(
     typer.echo(token)
 
 
-def _worker_settings(
-    state: Any,
-    data: Path | None,
-    leaderboard: Path,
-    competition: Path | None,
-    isolation: str | None,
-    device: str,
-    dims: int,
-    bootstrap: int,
-    labels: bool,
-) -> Any:
-    from harness.competition import load_competition
-    from harness.paths import data_root
-    from harness.service.workers import WorkerSettings
-
-    return WorkerSettings(
-        state=state.root,
-        data_root=data_root(data),
-        board=leaderboard,
-        competition=load_competition(competition),
-        isolation=isolation,
-        device=device,
-        dims=dims,
-        bootstrap=bootstrap,
-        labels=labels,
-    )
-
-
 def serve(
     host: Annotated[
         str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")
@@ -167,6 +151,18 @@ def serve(
     ] = 1,
     state: StateOpt = None,
     db: DbOpt = None,
+    max_upload_mib: Annotated[int, typer.Option(help="Largest upload taken, in MiB.")] = 256,
+    token_failures: Annotated[
+        int,
+        typer.Option(
+            "--token-failures",
+            help="Failed token attempts one client address may make per --token-window-s "
+            "before it is refused (429); 0: no limit.",
+        ),
+    ] = 20,
+    token_window_s: Annotated[
+        float, typer.Option("--token-window-s", help="The window of --token-failures, in seconds.")
+    ] = 60.0,
     data: DataOpt = None,
     leaderboard: BoardOpt = Path("leaderboard/results.csv"),
     competition: CompetitionOpt = None,
@@ -175,63 +171,59 @@ def serve(
     dims: DimsOpt = 2048,
     bootstrap: BootstrapOpt = 100,
     labels: LabelsOpt = True,
-    max_upload_mib: Annotated[int, typer.Option(help="Largest upload taken, in MiB.")] = 256,
+    lease_s: LeaseOpt = 60.0,
+    executor: ServiceExecutorOpt = "local",
+    slurm_partition: PartitionOpt = None,
+    gpus_per_job: GpusOpt = None,
+    cpus_per_job: CpusOpt = None,
+    time_limit: TimeLimitOpt = None,
+    slurm_extra: ExtraOpt = None,
+    slurm_folder: JobFolderOpt = None,
+    slurm_poll_s: PollOpt = 10.0,
 ) -> None:
     """Run the competition service: the HTTP API, the board's pages, and local workers."""
-    from harness.competition import load_competition
     from harness.service import tokens
     from harness.service.app import ServiceSettings
+    from harness.service.ratelimit import AuthGuard
     from harness.service.server import LocalWorkers
     from harness.service.server import serve as run_server
     from harness.service.uploads import Caps
 
+    if token_failures < 0 or token_window_s <= 0:
+        raise HarnessError(
+            "--token-failures must be 0 or more and --token-window-s more than 0 "
+            f"(got {token_failures} and {token_window_s:g})"
+        )
     folder, engine, url = _state_and_engine(state, db, competition)
-    rules = load_competition(competition)
-    _worker_settings(
-        folder, data, leaderboard, competition, isolation, device, dims, bootstrap, labels
-    )
+    options = WorkerOptions.pick(locals())
+    rules = options.settings(folder.root).competition  # checked before anything starts
     if not tokens.has_organiser(engine):
         token = tokens.add_team(engine, "organiser", organiser=True)
         err(f"first start: the organiser's token is {token} (shown once; keep it)")
-    argv = [
-        sys.executable,
-        "-m",
-        "harness",
-        "worker",
-        "--db",
-        url,
-        "--state",
-        str(folder.root),
-        "--leaderboard",
-        str(leaderboard),
-        "--device",
-        device,
-        "--dims",
-        str(dims),
-        "--bootstrap",
-        str(bootstrap),
-        "--labels" if labels else "--no-labels",
-    ]
-    for flag, value in (
-        ("--data", data),
-        ("--competition", competition),
-        ("--isolation", isolation),
-    ):
-        if value is not None:
-            argv += [flag, str(value)]
+    argv = [sys.executable, "-m", "harness", "worker", "--db", url, "--state", str(folder.root)]
     caps = Caps(archive_bytes=max_upload_mib * 2**20, unpacked_bytes=2 * max_upload_mib * 2**20)
     settings = ServiceSettings(
-        engine=engine, state=folder, board=leaderboard, competition=rules, caps=caps
+        engine=engine,
+        state=folder,
+        board=leaderboard,
+        competition=rules,
+        caps=caps,
+        guard=AuthGuard(token_failures, token_window_s),
     )
+    where = "" if executor == "local" else f", each job handed to {executor}"
     err(
-        f"serving {rules.name} on http://{host}:{port}/ with {workers} local worker(s); state in {folder.root}"
+        f"serving {rules.name} on http://{host}:{port}/ with {workers} local worker(s){where}; "
+        f"state in {folder.root}"
     )
-    run_server(settings, host=host, port=port, workers=LocalWorkers(argv, workers))
+    run_server(settings, host=host, port=port, workers=LocalWorkers(argv + options.argv(), workers))
 
 
 def worker(
     db: DbOpt = None,
     state: StateOpt = None,
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Stop when the queue is empty.")
+    ] = False,
     data: DataOpt = None,
     leaderboard: BoardOpt = Path("leaderboard/results.csv"),
     competition: CompetitionOpt = None,
@@ -240,21 +232,22 @@ def worker(
     dims: DimsOpt = 2048,
     bootstrap: BootstrapOpt = 100,
     labels: LabelsOpt = True,
-    lease_s: Annotated[
-        float, typer.Option("--lease-s", help="Job lease in seconds; a heartbeat renews it.")
-    ] = 60.0,
-    until_idle: Annotated[
-        bool, typer.Option("--until-idle", help="Stop when the queue is empty.")
-    ] = False,
+    lease_s: LeaseOpt = 60.0,
+    executor: ServiceExecutorOpt = "local",
+    slurm_partition: PartitionOpt = None,
+    gpus_per_job: GpusOpt = None,
+    cpus_per_job: CpusOpt = None,
+    time_limit: TimeLimitOpt = None,
+    slurm_extra: ExtraOpt = None,
+    slurm_folder: JobFolderOpt = None,
+    slurm_poll_s: PollOpt = 10.0,
 ) -> None:
-    """Take jobs from the service's queue and score them (run more of these on other machines)."""
+    """Take jobs from the service's queue and score them (run more of these on other machines,
+    or hand each job to Slurm with --executor slurm)."""
     from harness.service.workers import Worker
 
     folder, engine, _ = _state_and_engine(state, db, competition)
-    settings = _worker_settings(
-        folder, data, leaderboard, competition, isolation, device, dims, bootstrap, labels
-    )
-    settings = dataclasses.replace(settings, lease_s=lease_s)
+    settings = WorkerOptions.pick(locals()).settings(folder.root)
     count = Worker(engine, settings).run(stop_when_idle=until_idle)
     err(f"worker ended after {count} job(s)")
 

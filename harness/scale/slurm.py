@@ -57,7 +57,8 @@ def make_executor(settings: ScaleSettings, folder: Path, name: str, count: int) 
     return executor
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The line of a failed job's error that names it (submitit's carry the job's traceback)."""
     text = str(exc).strip().splitlines()
     # submitit's FailedJobError carries the job's traceback; its last line names the error.
     return (text[-1] if text else type(exc).__name__)[:300]
@@ -98,7 +99,7 @@ def run_submitit(
                 except Exception as exc:  # the job died: time limit, node lost, cancelled
                     outcome = failed(
                         index,
-                        f"job {job.job_id} failed: {_first_line(exc)} (log: {job.paths.stderr})",
+                        f"job {job.job_id} failed: {first_line(exc)} (log: {job.paths.stderr})",
                     )
                 outcomes[index] = outcome
                 on_done(index, outcome)

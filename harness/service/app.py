@@ -1,7 +1,8 @@
 """The HTTP API and the board's pages (FastAPI), one small function per route.
 
 Auth is a dependency: a route that needs a team asks for :func:`team`, which reads the bearer
-token and answers 401 with one line when it is missing, unknown or revoked. A team sees only
+token and answers 401 with one line when it is missing, unknown or revoked, and 429 with one
+line to an address that failed too often of late (:mod:`.ratelimit`). A team sees only
 its own submissions (another team's id answers 404, as an unknown one does), and of a scored
 row only the public board's figures. The board is the existing board code's: the public board
 as JSON, and the static site of ``harness leaderboard --html``, rebuilt when results.csv changes.
@@ -21,6 +22,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from harness.competition import Competition
 from harness.errors import HarnessError
 from harness.service import intake, queue, store, tokens
+from harness.service.ratelimit import AuthGuard
 from harness.service.uploads import Caps, UploadRefused
 
 SITE = "site"
@@ -36,6 +38,7 @@ class ServiceSettings:
     competition: Competition
     caps: Caps = field(default_factory=Caps)
     runs_root: Path | None = None
+    guard: AuthGuard = field(default_factory=AuthGuard)
     site_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -50,10 +53,19 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app = FastAPI(title="harness competition service", docs_url=None, redoc_url=None)
 
     def team(request: Request) -> tokens.Identity:
+        token = _bearer(request)
+        address = request.client.host if request.client else "unknown"
+        wait_s = settings.guard.wait_s(address) if token else 0
+        if wait_s:  # refused before the lookup: a blocked client learns nothing of its guess
+            raise HTTPException(
+                429, settings.guard.refusal(address, wait_s), {"Retry-After": str(wait_s)}
+            )
         try:
             with settings.engine.connect() as conn:
-                return tokens.identify(conn, _bearer(request))
+                return tokens.identify(conn, token)
         except tokens.AuthError as exc:
+            if token:
+                settings.guard.failed(address)
             raise HTTPException(401, str(exc)) from None
 
     Team = Annotated[tokens.Identity, Depends(team)]

@@ -12,6 +12,10 @@ Whose fault a failure is decides what follows. The team's (its code raised, its 
 the contract: a :class:`~harness.errors.HarnessError` of the team's making) is a ``failed`` row
 and a ``failed`` job with the one-line reason. The harness's (held-out data, weights, a full
 disk, a broken board, any bug) gives the job back to the queue without a row, to be retried.
+
+Where the scoring runs is the worker's setting: in this process (:class:`JobScorer`, its
+Inception kept between jobs), or with ``--executor slurm`` in a Slurm job of its own
+(:mod:`harness.service.slurm`), while this process keeps the lease and writes the outcome.
 """
 
 from __future__ import annotations
@@ -40,7 +44,6 @@ from harness.errors import (
 )
 from harness.service import queue, store
 
-INFRASTRUCTURE = (DataError, DiskFullError, BoardError, WeightsError)
 LOG_LINES = 40
 
 
@@ -59,6 +62,9 @@ class WorkerSettings:
         bootstrap: bootstrap replicates (default 100, as ``harness score``).
         labels: measure label fidelity (default on, as ``harness score``).
         lease_s: the lease a heartbeat keeps extending (default 60 s).
+        scale: ``--executor slurm`` (or ``submitit-local``) and the Slurm job's resources:
+            each job is then scored in a Slurm job of its own (None: in this process).
+        poll_s: how often a worker looks at its Slurm job (default 10 s; tests use less).
     """
 
     state: Path
@@ -73,6 +79,25 @@ class WorkerSettings:
     lease_s: float = queue.LEASE_S
     kid_subsets: int = 100
     extra: dict[str, Any] = field(default_factory=dict)
+    scale: Any = None  # harness.scale.plan.ScaleSettings
+    poll_s: float = 10.0
+
+    @property
+    def on_cluster(self) -> bool:
+        """Whether each job goes to Slurm (or submitit's local stand-in) through submitit."""
+        return self.scale is not None and self.scale.cluster is not None
+
+    def hidden_paths(self) -> list[Path]:
+        """The paths a team's log must never show (the state and the data, as given and real)."""
+        return [self.state.resolve(), self.state, self.data_root.resolve(), self.data_root]
+
+
+class RetryLater(HarnessError):
+    """The infrastructure failed outside this process (a Slurm job died, or its node hit a
+    harness fault): the job goes back to the queue, never counted against the team."""
+
+
+INFRASTRUCTURE = (DataError, DiskFullError, BoardError, WeightsError, RetryLater)
 
 
 class JobLog:
@@ -94,7 +119,13 @@ class JobLog:
     def clean(self, message: str) -> str:
         for path in self._hidden:
             message = message.replace(path + "/", "").replace(path, "<hidden>")
-        return re.sub(r"(/[\w.\-]+){2,}", "<path>", message)
+        # Absolute paths only: "samples/without_mask/005.png" names the team's own file.
+        return re.sub(r"(?<![\w.\-])(/[\w.\-]+){2,}", "<path>", message)
+
+    def extend(self, lines: list[str]) -> None:
+        """Add lines another process already kept and cleaned (a Slurm job's)."""
+        self.lines.extend(lines)
+        del self.lines[:-LOG_LINES]
 
     def tail(self) -> str:
         return "\n".join(self.lines)
@@ -136,22 +167,15 @@ def append_once(row: dict[str, Any], board: Path) -> dict[str, Any]:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
-class Worker:
-    """One worker process's loop; the Scorer (Inception, references) is built once and kept."""
+class JobScorer:
+    """Scores a job's folder in this process, by the path ``harness score`` takes; the Scorer
+    (Inception, references) is built on first use and kept. A worker holds one; on Slurm, each
+    job builds its own on its node (:mod:`harness.service.slurm`)."""
 
-    def __init__(
-        self, engine: sa.Engine, settings: WorkerSettings, *, name: str | None = None
-    ) -> None:
-        self.engine = engine
+    def __init__(self, settings: WorkerSettings, say: Callable[[str], None]) -> None:
         self.settings = settings
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
-        self._log: JobLog | None = None
+        self.say = say
         self._scorer: Any = None
-
-    def _say(self, message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-        if self._log is not None:
-            self._log.say(message)
 
     @property
     def scorer(self) -> Any:
@@ -164,7 +188,7 @@ class Worker:
             if s.labels:
                 from harness.scoring.label_fidelity import LabelJudge
 
-                judge = LabelJudge(s.data_root, device=s.device, say=self._say)
+                judge = LabelJudge(s.data_root, device=s.device, say=self.say)
             settings = ScoreSettings(
                 n_per_class=rules.n_per_class,
                 samples_image_size=rules.image_size,
@@ -180,11 +204,67 @@ class Worker:
                 data_root=s.data_root,
                 runs_root=store.State(s.state).runs,
                 settings=settings,
-                say=self._say,
+                say=self.say,
                 label_judge=judge,
                 strips=strips_dir(s.board),
             )
         return self._scorer
+
+    def score(self, job: queue.Job, log: JobLog) -> dict[str, Any]:
+        """The job's row (``ok``, or ``failed`` with the team's one-line reason).
+
+        Raises:
+            an :data:`INFRASTRUCTURE` error (or any other exception: a harness bug), which the
+            worker turns into a retry.
+        """
+        from harness.scoring.score import STATUS_FAILED
+
+        folder = store.State(self.settings.state).unpacked / job.submission_id / job.team
+        run_id = None
+        try:
+            if job.kind == "code":
+                run_id = self._train(folder)
+            row = self.scorer.score_team(folder, run_id)
+        except INFRASTRUCTURE:
+            raise
+        except HarnessError as exc:  # the team's code or files: a failed row, as `score` writes
+            self.say(f"{job.team}: failed: {exc}")
+            row = self.scorer.failed_row(job.team, log.clean(str(exc)), run_id)
+            row["status"] = STATUS_FAILED
+        row["submission_id"] = job.submission_id
+        return row
+
+    def _train(self, folder: Path) -> str:
+        from harness.training.train import train_team
+
+        summary = train_team(
+            folder,
+            data_root=self.settings.data_root,
+            runs_root=store.State(self.settings.state).runs,
+            overrides={},
+            device=self.settings.device,
+        )
+        return Path(summary["run_dir"]).name
+
+
+class Worker:
+    """One worker process's loop: take a job, score it (here, or in a Slurm job of its own)
+    under a heartbeat, and end it as its outcome says."""
+
+    def __init__(
+        self, engine: sa.Engine, settings: WorkerSettings, *, name: str | None = None
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self._log: JobLog | None = None
+        self._here = JobScorer(settings, self._say)
+        self._lost = threading.Event()
+
+    def _say(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+        if self._log is not None:
+            self._log.say(message)
 
     def run(self, *, stop_when_idle: bool = False, poll_s: float = 0.5, max_jobs: int = 0) -> int:
         """Take and score jobs until stopped (or, with ``stop_when_idle``, the queue is empty);
@@ -207,15 +287,15 @@ class Worker:
     def run_job(self, job: queue.Job) -> None:
         """Score one job under a heartbeat and end it as its outcome says."""
         stop = threading.Event()
+        self._lost.clear()
         beat = threading.Thread(target=self._heartbeat, args=(job, stop), daemon=True)
         beat.start()
         s = self.settings
-        self._log = JobLog(
-            job.team, [s.state.resolve(), s.state, s.data_root.resolve(), s.data_root]
-        )
+        self._log = JobLog(job.team, s.hidden_paths())
         try:
             self._say(f"{job.team}: scoring submission {job.submission_id} (attempt {job.attempt})")
             row = self._score(job)
+            row["submitted_at"] = self._submitted_at(job)
         except INFRASTRUCTURE as exc:
             self._give_back(job, f"{type(exc).__name__}: {exc}")
             return
@@ -242,46 +322,20 @@ class Worker:
             log_tail=self._log.tail(),
         )
 
+    def _score(self, job: queue.Job) -> dict[str, Any]:
+        assert self._log is not None
+        if not self.settings.on_cluster:
+            return self._here.score(job, self._log)
+        from harness.service.slurm import score_on_cluster
+
+        return score_on_cluster(job, self.settings, self._log, say=self._say, lost=self._lost)
+
     def _give_back(self, job: queue.Job, why: str) -> None:
         assert self._log is not None
         self._say(
             f"{job.team}: not scored this time, the harness will retry: {self._log.clean(why)}"
         )
         queue.release(self.engine, job, self.name, self._log.clean(why), self._log.tail())
-
-    def _score(self, job: queue.Job) -> dict[str, Any]:
-        from harness.scoring.score import STATUS_FAILED
-
-        s = self.settings
-        folder = store.State(s.state).unpacked / job.submission_id / job.team
-        run_id = None
-        try:
-            if job.kind == "code":
-                run_id = self._train(folder)
-            row = self.scorer.score_team(folder, run_id)
-        except INFRASTRUCTURE:
-            raise
-        except HarnessError as exc:  # the team's code or files: a failed row, as `score` writes
-            self._say(f"{job.team}: failed: {exc}")
-            row = self.scorer.failed_row(
-                job.team, self._log.clean(str(exc)) if self._log else str(exc), run_id
-            )
-            row["status"] = STATUS_FAILED
-        row["submission_id"] = job.submission_id
-        row["submitted_at"] = self._submitted_at(job)
-        return row
-
-    def _train(self, folder: Path) -> str:
-        from harness.training.train import train_team
-
-        summary = train_team(
-            folder,
-            data_root=self.settings.data_root,
-            runs_root=store.State(self.settings.state).runs,
-            overrides={},
-            device=self.settings.device,
-        )
-        return Path(summary["run_dir"]).name
 
     def _submitted_at(self, job: queue.Job) -> str:
         with self.engine.connect() as conn:
@@ -298,11 +352,7 @@ class Worker:
             try:
                 if not queue.heartbeat(self.engine, job, self.name, lease_s=self.settings.lease_s):
                     self._say(f"{job.team}: lease lost; another worker may score it")
+                    self._lost.set()
                     return
             except sa.exc.SQLAlchemyError as exc:
                 print(f"heartbeat failed: {exc}", file=sys.stderr)
-
-
-def run_workers(make: Callable[[], Worker]) -> None:
-    """Run one worker in this process (``harness worker``)."""
-    make().run()

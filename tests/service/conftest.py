@@ -29,6 +29,7 @@ from harness.data.split import make_split
 N = 12
 SIZE = 16
 PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), default=Path("/usr/lib/postgresql/15/bin"))
+FAST_SCORING = Path(__file__).with_name("fast_scoring.py")
 WORKER_FLAGS = ["--dims", "64", "--bootstrap", "0", "--no-labels", "--device", "cpu"]
 
 
@@ -38,14 +39,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_samples(folder: Path, seed: int) -> Path:
-    """A samples submission of random faces: N per class at SIZE px."""
+def write_samples(folder: Path, seed: int, n: int = N) -> Path:
+    """A samples submission of random faces: ``n`` per class at SIZE px."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     np.savez(
         folder / "samples.npz",
-        images=rng.integers(0, 256, (2 * N, SIZE, SIZE, 3), dtype=np.uint8),
-        labels=np.repeat(np.arange(2), N).astype(np.int64),
+        images=rng.integers(0, 256, (2 * n, SIZE, SIZE, 3), dtype=np.uint8),
+        labels=np.repeat(np.arange(2), n).astype(np.int64),
     )
     return folder
 
@@ -90,11 +91,12 @@ class World:
 
         return tokens.add_team(store.connect(self.db), name)
 
-    def env(self) -> dict[str, str]:
+    def env(self, **changes: str) -> dict[str, str]:
         """One thread per process: the server and its workers share the test machine's cores."""
-        return {**os.environ, "HARNESS_THREADS": "1", "OMP_NUM_THREADS": "1"}
+        return {**os.environ, "HARNESS_THREADS": "1", "OMP_NUM_THREADS": "1", **changes}
 
-    def start_server(self, workers: int = 0) -> str:
+    def start_server(self, workers: int = 0, *extra: str) -> str:
+        """``harness serve`` on a free loopback port (``extra``: more flags); its URL."""
         port = free_port()
         proc = subprocess.Popen(
             [
@@ -108,6 +110,7 @@ class World:
                 str(workers),
                 *self.common(),
                 *WORKER_FLAGS,
+                *extra,
             ],
             cwd=self.root,
             start_new_session=True,
@@ -125,21 +128,26 @@ class World:
             assert proc.poll() is None, "the server ended at start"
         raise AssertionError("the server did not start in 60 s")
 
-    def start_worker(self, lease_s: float = 60.0) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, lease_s: float = 60.0, extra: tuple[str, ...] = (), fast: bool = False, **env: str
+    ) -> subprocess.Popen[bytes]:
+        """A ``harness worker`` process (``extra``: more flags; ``fast``: later jobs reuse the
+        first one's row, see :mod:`tests.service.fast_scoring`; ``env``: variables to change)."""
+        program = [str(FAST_SCORING)] if fast else ["-m", "harness"]
         proc = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "harness",
+                *program,
                 "worker",
                 *self.common(),
                 *WORKER_FLAGS,
                 "--lease-s",
                 str(lease_s),
+                *extra,
             ],
             cwd=self.root,
             start_new_session=True,
-            env=self.env(),
+            env=self.env(**env),
         )
         self.procs.append(proc)
         return proc

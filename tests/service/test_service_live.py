@@ -25,9 +25,14 @@ import sqlalchemy as sa
 
 from harness.service import queue, store
 from harness.service.uploads import pack
-from tests.service.conftest import World, write_samples
+from tests.service.conftest import N, World, write_samples
 
 TEAMS, EACH = 30, 5
+# The burst tests the intake and the queue, not the metrics (the other tests here score for
+# real): its competition asks for 6 samples per class (half the other tests' 12), two workers
+# race for every job, and each scores its first job for real and reuses that row for the rest
+# (tests/service/fast_scoring.py), so the queue, the board's append and the results are real.
+BURST_N, BURST_WORKERS = 6, 2
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -60,13 +65,17 @@ def test_a_burst_of_uploads_is_accepted_or_refused_and_each_accepted_one_scored_
         name = f"team{t:02d}"
         tokens[name] = world.add_team(name)
         bodies[name] = [
-            pack(write_samples(world.root / "subs" / str(i) / name, seed=t * 10 + i))
+            pack(write_samples(world.root / "subs" / str(i) / name, t * 10 + i, BURST_N))
             for i in range(EACH)
         ]
     world.competition.write_text(
-        world.competition.read_text().replace("daily_submissions = 2", "daily_submissions = 1")
+        world.competition.read_text()
+        .replace("daily_submissions = 2", "daily_submissions = 1")
+        .replace(f"n_per_class = {N}", f"n_per_class = {BURST_N}")
     )
-    url = world.start_server(workers=3)
+    url = world.start_server(workers=0)
+    for _ in range(BURST_WORKERS):
+        world.start_worker(fast=True)
 
     def upload(name: str, i: int) -> tuple[str, int, dict[str, Any]]:
         r = httpx.post(
@@ -98,6 +107,10 @@ def test_a_burst_of_uploads_is_accepted_or_refused_and_each_accepted_one_scored_
     engine = store.connect(world.db)
     state = store.State(world.state)
     with engine.connect() as conn:
+        takers = conn.execute(
+            sa.select(store.events.c.detail).where(store.events.c.kind == "taken")
+        ).scalars()
+        assert len({t.split(" #")[0] for t in takers}) == BURST_WORKERS, "both workers took jobs"
         subs = conn.execute(
             sa.select(
                 store.submissions.c.id, store.submissions.c.team, store.submissions.c.archive_sha256
@@ -136,7 +149,8 @@ def test_a_burst_of_uploads_is_accepted_or_refused_and_each_accepted_one_scored_
 def test_the_limits_deadline_and_tokens_are_refused_in_one_line(world: World) -> None:
     token = world.add_team("team1")
     body = pack(write_samples(world.root / "subs" / "team1", seed=1))
-    url = world.start_server(workers=0)
+    guard = ("--token-failures", "3", "--token-window-s", "600")
+    url = world.start_server(0, *guard)
 
     def post(tok, content=body):
         return httpx.post(url + "/api/submissions", content=content, headers=_auth(tok), timeout=60)
@@ -162,7 +176,7 @@ def test_the_limits_deadline_and_tokens_are_refused_in_one_line(world: World) ->
         world.competition.read_text() + "deadline = 2000-01-01T00:00:00Z\n"
     )
     world.stop_all()
-    url = world.start_server(workers=0)
+    url = world.start_server(0, *guard)
     late = post(world.add_team("team3"))
     assert late.status_code == 403 and "closed" in late.json()["detail"]
     cli = world.harness(
@@ -170,6 +184,14 @@ def test_the_limits_deadline_and_tokens_are_refused_in_one_line(world: World) ->
     )
     assert cli.returncode == 1 and cli.stderr.startswith("error: the service refused:")
     assert len(cli.stderr.strip().splitlines()) == 1
+    # Brute force: after 3 failed tokens from this address, 429 with one line, even for a
+    # valid token (a blocked client learns nothing of its guesses); pages without a token stay.
+    assert [post(f"guess{i}" * 8).status_code for i in range(3)] == [401] * 3
+    blocked = post(token)
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+    assert blocked.json()["detail"].startswith("too many failed token attempts from 127.0.0.1")
+    assert "\n" not in blocked.json()["detail"]
+    assert httpx.get(url + "/api/board").status_code == 200
 
 
 def test_a_worker_killed_mid_job_leaves_a_job_another_worker_scores_once(world: World) -> None:
