@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.competition import Competition, CompetitionError, load_competition
 from harness.scoring.score import ScoreSettings
+from harness.settings.competition import Competition, CompetitionError, load_competition
 
 
 def test_without_a_file_the_defaults_are_todays_behaviour(

@@ -28,6 +28,7 @@ from typing import Literal
 import pandas as pd
 
 from harness.board.leaderboard import separation
+from harness.board.parts import PRIVATE, PUBLIC, WHOLE
 from harness.board.protocol import REASON, split_by_protocol
 from harness.board.references import REFERENCE_RANK, interleave, split_references
 from harness.errors import HarnessError
@@ -159,6 +160,15 @@ def current_split(table: pd.DataFrame) -> str:
     if with_split.empty:
         return ""
     return str(with_split.sort_values("submitted_at", kind="stable")["split_digest"].iloc[-1])
+
+
+def board_part(table: pd.DataFrame, *, private: bool) -> str:
+    """The part a board shows: ``private`` for the final board; ``public`` when the rows were
+    scored with a split, else ``whole`` (:mod:`harness.board.parts` names each part's
+    columns)."""
+    if private:
+        return PRIVATE
+    return PUBLIC if current_split(table) else WHOLE
 
 
 def _ranked(rows: pd.DataFrame, column: str, all_runs: bool) -> pd.DataFrame:

@@ -100,13 +100,3 @@ def own_part(table: pd.DataFrame, part: str, keep: Sequence[str] = ()) -> pd.Dat
     drop |= {c for c in out.columns if any(p in str(c).lower() for p in other)}
     drop = drop - set(keep) - set(figures())
     return out.drop(columns=[c for c in out.columns if c in drop])
-
-
-def board_part(table: pd.DataFrame, *, private: bool) -> str:
-    """The part a board shows: ``private`` for the final board; ``public`` when the rows were
-    scored with a split, else ``whole``."""
-    from harness.board.boards import current_split
-
-    if private:
-        return PRIVATE
-    return PUBLIC if current_split(table) else WHOLE

@@ -2,7 +2,7 @@
 
 Kaggle limits submissions per team per UTC day so that the public board cannot be probed at
 will, and closes submissions at a deadline. Both read the results table and the settings
-from :mod:`harness.competition`; a refused team gets one line and no row. Only submissions
+from :mod:`harness.settings.competition`; a refused team gets one line and no row. Only submissions
 that scored count against the limit, as on Kaggle: a failure costs the team nothing.
 """
 
@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from harness.competition import Competition
+from harness.settings.competition import Competition
 
 
 def submissions_on(table: pd.DataFrame, team: str, day: str) -> int:

@@ -82,7 +82,7 @@ def others_code(command: str, *, all_teams: bool = False) -> str | None:
     """Why ``harness command`` runs code that is not the user's own, or None when it runs a
     team's own code on its own machine (see :func:`harness.sandbox.isolation.use_isolation`:
     then soft is a fallback, else only a choice made by name)."""
-    from harness.competition import DEFAULT_PATH
+    from harness.settings.competition import DEFAULT_PATH
 
     if command == "score":
         return "`harness score` runs teams' code"

@@ -40,10 +40,10 @@ def data_split(
 ) -> None:
     """Assign each test image to the public or private board, per class, from a secret seed."""
     from harness.classes import CLASS_NAMES
-    from harness.competition import load_competition
     from harness.data.layout import list_split
     from harness.data.split import make_split, split_path
     from harness.paths import data_root
+    from harness.settings.competition import load_competition
 
     root = data_root(data)
     fraction = (
@@ -110,8 +110,8 @@ def select(
     from harness.board import leaderboard as board
     from harness.board.rules import closed_message
     from harness.board.selections import read_selections, record_selection
-    from harness.competition import load_competition
     from harness.errors import HarnessError
+    from harness.settings.competition import load_competition
     from harness.training.runs import team_name
 
     name = team_name(team)
@@ -166,7 +166,7 @@ def _select_on_server(
 
 def competition_score_settings(competition: Path | None, n: int | None) -> dict[str, object]:
     """The ScoreSettings fields that come from the competition's rules (``--n`` wins)."""
-    from harness.competition import load_competition
+    from harness.settings.competition import load_competition
 
     settings = load_competition(competition)
     return {
@@ -187,8 +187,8 @@ def admitted_teams(
     """
     from harness.board.rules import closed_message, refusal
     from harness.cli._common import err
-    from harness.competition import load_competition
     from harness.errors import HarnessError
+    from harness.settings.competition import load_competition
 
     settings = load_competition(competition)
     closed = closed_message(settings)
@@ -220,8 +220,8 @@ def board_table(
     """The board ``harness leaderboard`` shows: public (default) or final (``--private``)."""
     from harness.board.boards import METRICS, private_board, public_board
     from harness.board.selections import read_selections
-    from harness.competition import load_competition
     from harness.errors import HarnessError
+    from harness.settings.competition import load_competition
 
     if metric not in METRICS:
         raise HarnessError(f"--metric {metric!r} is not known; use {' or '.join(METRICS)}")

@@ -342,9 +342,9 @@ def leaderboard_cmd(
     if html is not None:
         from harness.board.selections import read_selections
         from harness.board.site import write_site
-        from harness.competition import load_competition
         from harness.paths import runs_root
         from harness.scoring.strips import strips_dir
+        from harness.settings.competition import load_competition
 
         site = write_site(
             html,

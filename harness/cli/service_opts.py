@@ -87,10 +87,10 @@ class WorkerOptions:
             HarnessError: a Slurm option without ``--executor slurm``, no ``sbatch`` for Slurm,
                 an unreadable competition file, no data (one line each).
         """
-        from harness.competition import load_competition
         from harness.paths import data_root
         from harness.scale.plan import make_settings
         from harness.service.workers import WorkerSettings
+        from harness.settings.competition import load_competition
 
         scale = make_settings(
             jobs=None,

@@ -1,7 +1,7 @@
 """The seam to team code: every job that runs a team's ``model.py`` runs in an isolated child.
 
 Takes in a job name, a JSON request and a :class:`JobAccess` (what the job may read and write)
-from training, scoring or tuning. :mod:`.runner` starts ``python -m harness.worker JOB REQUEST``
+from training, scoring or tuning. :mod:`.runner` starts ``python -m harness.entry.worker JOB REQUEST``
 under the isolation :mod:`.isolation` chooses: a bubblewrap sandbox built by :mod:`.bwrap`
 (``strict``) or a plain child (``soft``), with the environment of :mod:`.environment` and the
 limits of :mod:`.limits`; :mod:`.supervisor` holds it to them and ends all its processes,

@@ -92,7 +92,7 @@ def bwrap_argv(
     read-only last, so that only the writable binds and ``/tmp`` take writes.
 
     Args:
-        command: what to run inside (``python -m harness.worker JOB REQUEST``).
+        command: what to run inside (``python -m harness.entry.worker JOB REQUEST``).
         access: the job's own paths.
         host: the machine's system paths, merged-usr links and device nodes.
         bwrap: the bwrap executable.

@@ -1,7 +1,7 @@
 """Running team code in a child job, isolated, limited, and reporting through a checked result.
 
 The parent never imports a team's ``model.py``. Each job (validate, train, sample) runs as
-``python -m harness.worker JOB REQUEST.json``, so that a crash, a hang, a memory blow-up, a fork
+``python -m harness.entry.worker JOB REQUEST.json``, so that a crash, a hang, a memory blow-up, a fork
 bomb or a stray ``sys.exit`` in team code ends that job only, with one line naming the team and
 the fault, and no process of the job outlives it.
 
@@ -85,7 +85,7 @@ def _command(
     job: str, request_path: Path, isolation: Isolation, access: JobAccess, chdir: str
 ) -> tuple[list[str], dict[str, str], bool]:
     """argv, environment and whether RLIMIT_DATA is safe, for ``isolation``."""
-    worker = [sys.executable, "-m", "harness.worker", job, str(request_path)]
+    worker = [sys.executable, "-m", "harness.entry.worker", job, str(request_path)]
     if isolation is Isolation.SOFT:
         return worker, environment.soft_env(), not gpu_device_nodes()
     harness_package = str(_harness_parent() / "harness")

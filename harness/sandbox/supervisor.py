@@ -1,6 +1,6 @@
 """Starting one job's process under the chosen isolation and holding it to its limits.
 
-:func:`start_job` launches ``python -m harness.worker ...`` directly (soft) or inside bwrap
+:func:`start_job` launches ``python -m harness.entry.worker ...`` directly (soft) or inside bwrap
 (strict), in a session of its own, with the environment of :mod:`.environment` and the output
 relay of :mod:`.output`. :func:`supervise` then polls until it exits, stopping it past the time
 limit (SIGTERM, then SIGKILL), past the memory limit or the process limit (SIGKILL).

@@ -19,11 +19,11 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
-from harness.competition import Competition
 from harness.errors import HarnessError
 from harness.service import intake, queue, store, tokens
 from harness.service.ratelimit import AuthGuard
 from harness.service.uploads import Caps, UploadRefused
+from harness.settings.competition import Competition
 
 SITE = "site"
 

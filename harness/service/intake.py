@@ -22,10 +22,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from harness.board.rules import refusal
-from harness.competition import Competition
 from harness.scoring.submission import new_submission_id
 from harness.service import queue, store
 from harness.service.uploads import Caps, UploadRefused, check_folder, freeze, unpack
+from harness.settings.competition import Competition
 
 COUNTED = (queue.QUEUED, queue.RUNNING, queue.SCORED)  # a failure costs the team nothing
 

@@ -9,7 +9,7 @@ shared filesystem, but no access to the database.
 Whose fault a failure is follows the same rule as in a local worker. A team's failure comes
 back as a ``failed`` row from the node. A Slurm job that ends without an outcome (killed,
 cancelled, out of time or memory, its node lost) or with a harness fault is the
-infrastructure's: :class:`~harness.service.workers.RetryLater`, so the job goes back to the
+infrastructure's: :class:`~harness.service.jobs.RetryLater`, so the job goes back to the
 queue and is never counted against the team. A worker that loses its lease (it was too slow
 to renew it) cancels its Slurm job: another worker has the job by then.
 """
@@ -26,7 +26,7 @@ from typing import Any
 
 from harness.scale.slurm import first_line
 from harness.service import queue, store
-from harness.service.workers import INFRASTRUCTURE, JobLog, JobScorer, RetryLater, WorkerSettings
+from harness.service.jobs import INFRASTRUCTURE, JobLog, JobScorer, RetryLater, WorkerSettings
 
 JOB_NAME = "harness-service"
 # Slurm states after which a job that left no result will never leave one.

@@ -1,4 +1,4 @@
-"""Training a team's GAN, child side: the loop, run by ``python -m harness.worker train``.
+"""Training a team's GAN, child side: the loop, run by ``python -m harness.entry.worker train``.
 
 One discriminator step per batch, one generator step every ``n_critic`` batches, an EMA of G,
 checkpoints and labelled sample grids every ``checkpoint_every`` epochs, at ``max_steps`` and on

@@ -19,8 +19,8 @@ from harness.board.selections import (
     selections_path,
 )
 from harness.cli import main
-from harness.competition import Competition
 from harness.errors import HarnessError
+from harness.settings.competition import Competition
 
 SPLIT = "abc123"
 

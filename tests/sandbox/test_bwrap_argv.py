@@ -12,7 +12,13 @@ HOST = HostLayout(
     links=(("usr/lib", "/lib"), ("usr/bin", "/bin")),
     extra=("/opt/venv", "/opt/harness-src/harness"),
 )
-COMMAND = ["/opt/venv/bin/python", "-m", "harness.worker", "train", "/tmp/job/io/request.json"]
+COMMAND = [
+    "/opt/venv/bin/python",
+    "-m",
+    "harness.entry.worker",
+    "train",
+    "/tmp/job/io/request.json",
+]
 
 
 def pairs(argv: list[str], option: str) -> list[str]:

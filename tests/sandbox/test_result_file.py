@@ -49,7 +49,7 @@ def test_a_reason_is_one_printable_bounded_line() -> None:
 
 def run_worker(request: Path, cwd: Path) -> int:
     """The worker as the harness starts it (a process of its own: it sets signal handlers)."""
-    job = [sys.executable, "-m", "harness.worker", "validate", str(request)]
+    job = [sys.executable, "-m", "harness.entry.worker", "validate", str(request)]
     return subprocess.run(job, cwd=cwd, capture_output=True, timeout=120).returncode
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from harness.competition import Competition
 from harness.service import intake, queue, store, tokens
+from harness.settings.competition import Competition
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

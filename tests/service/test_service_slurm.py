@@ -145,10 +145,10 @@ def test_slurm_options_for_the_service_are_checked_before_it_starts(world: World
 def test_a_refused_sbatch_gives_the_job_back_as_the_harness_s_fault(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from harness.competition import load_competition
     from harness.scale.plan import ScaleSettings
     from harness.service import slurm
     from harness.service.workers import JobLog, RetryLater, WorkerSettings
+    from harness.settings.competition import load_competition
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

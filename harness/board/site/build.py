@@ -229,7 +229,8 @@ def _render_all(
     strips: Path | None = None,
 ) -> list[Path]:
     """Write one board's team pictures and pages, then its index; returns the team pages."""
-    from harness.board.parts import MISSING_NOTE, board_part, own_part
+    from harness.board.boards import board_part
+    from harness.board.parts import MISSING_NOTE, own_part
 
     env = _environment()
     root = site / shown.folder if shown.folder else site

@@ -71,7 +71,8 @@ def ranking_column(table: pd.DataFrame, *, private: bool, metric: str = SCORE) -
     """The column that ranks the board, as :mod:`harness.board.boards` ranks it:
     ``<metric>_private`` for the final board; for the public one ``<metric>_public`` when the
     rows were scored with a public/private split, else the whole-test ``<metric>``."""
-    from harness.board.parts import WHOLE, board_part
+    from harness.board.boards import board_part
+    from harness.board.parts import WHOLE
 
     part = board_part(table, private=private)
     return metric if part == WHOLE else f"{metric}_{part}"
@@ -120,8 +121,8 @@ def select_board(
     Raises:
         HarnessError: the final board of rows that were never scored with a split.
     """
-    from harness.board.boards import private_board, public_board
-    from harness.board.parts import PRIVATE, board_part, own_part
+    from harness.board.boards import board_part, private_board, public_board
+    from harness.board.parts import PRIVATE, own_part
 
     column = ranking_column(table, private=private, metric=metric)
     part = board_part(table, private=private)

@@ -1,4 +1,4 @@
-"""Entry point of the child process that runs team code: ``python -m harness.worker JOB REQ``.
+"""Entry point of the child process that runs team code: ``python -m harness.entry.worker JOB REQ``.
 
 The child reports through a JSON result file rather than its exit code or output, so that the
 parent gets one clean line for any failure while the full traceback goes to a log file. Team
