@@ -17,11 +17,11 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from harness.errors import HarnessError
-from harness.service import intake, queue, store, tokens
-from harness.service.pages import add_pages
+from harness.service import intake, queue, sessions, store, tokens
+from harness.service.pages import add_pages, highlight
 from harness.service.ratelimit import AuthGuard
 from harness.service.uploads import Caps, UploadRefused
 from harness.settings.competition import Competition
@@ -193,12 +193,16 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     def index() -> RedirectResponse:
         return RedirectResponse("/board/index.html")
 
-    @app.get("/board/{path:path}")
-    def site(path: str) -> FileResponse:
+    @app.get("/board/{path:path}", response_model=None)
+    def site(path: str, request: Request) -> Response:
         root = _fresh_site(settings).resolve()
         target = (root / path).resolve()
         if not target.is_relative_to(root) or not target.is_file():
             raise HTTPException(404, "no such page")
+        found = sessions.find(settings.engine, request.cookies.get(sessions.COOKIE))
+        if found is not None and target.suffix == ".html":
+            page = highlight(target.read_text(encoding="utf-8"), found.who.team)
+            return HTMLResponse(page, headers={"Cache-Control": "no-store"})
         return FileResponse(target)
 
     return app

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -79,6 +80,18 @@ def as_archive(name: str, data: bytes) -> bytes:
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def highlight(page: str, team: str) -> str:
+    """A board page with the signed-in team's rows marked (class ``mine``), for the live board."""
+    from markupsafe import escape
+
+    pattern = re.compile(
+        r'class="team-row([^"]*)" data-team="' + re.escape(str(escape(team))) + '"'
+    )
+    return pattern.sub(
+        lambda m: f'class="team-row{m.group(1)} mine" data-team="{escape(team)}"', page
+    )
 
 
 def add_pages(

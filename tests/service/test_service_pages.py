@@ -127,6 +127,11 @@ def test_pages_hold_every_boundary_between_teams_and_the_organiser(pages_world: 
 
     mine_a = a.get("/me").text
     assert a_first in mine_a and "score_public" in mine_a and "/me/strips/" + a_first in mine_a
+    assert 'class="team-row mine" data-team="alpha"' in a.get("/board/index.html").text
+    tally.check(
+        "beta's board marks alpha as beta's",
+        'mine" data-team="alpha"' not in b.get("/board/index.html").text,
+    )
     mine_b = b.get("/me").text
     assert b_failed in mine_b and "failed" in mine_b and "005.png" in mine_b
 
