@@ -94,6 +94,18 @@ def highlight(page: str, team: str) -> str:
     )
 
 
+def _notice(request: Request, rows: list[dict[str, Any]]) -> str:
+    """The line shown after a redirect: built here from the team's own rows, never echoed."""
+    accepted = request.query_params.get("accepted", "")
+    for row in rows:
+        if row["submission_id"] == accepted:
+            return f"accepted {accepted} ({row['kind']}); it is {row['state']}"
+    selected = request.query_params.get("selected", "")
+    if selected.isdigit() and len(selected) < 3:
+        return f"selected {int(selected)} submission(s) for the final board"
+    return ""
+
+
 def add_pages(
     app: FastAPI,
     settings: ServiceSettings,
@@ -295,7 +307,9 @@ def add_pages(
         session = current(request)
         if session is None:
             return RedirectResponse("/signin", status_code=303)
-        return mine_page(session)
+        return mine_page(
+            session, notice=_notice(request, submissions(settings.engine, session.who.team))
+        )
 
     @app.post("/me/upload")
     async def upload(request: Request) -> Response:
@@ -334,8 +348,8 @@ def add_pages(
             )
         except UploadRefused as exc:
             return await run_in_threadpool(mine_page, session, exc.status, "", str(exc))
-        notice = f"accepted {accepted.submission_id} ({accepted.kind}); it is queued"
-        return await run_in_threadpool(mine_page, session, 201, notice)
+        # Post/redirect/get: reloading the page that follows must not upload again.
+        return RedirectResponse(f"/me?accepted={accepted.submission_id}", status_code=303)
 
     @app.post("/me/selections")
     async def choose(request: Request) -> Response:
@@ -364,9 +378,7 @@ def add_pages(
             )
         except HarnessError as exc:
             return await run_in_threadpool(mine_page, session, 422, "", str(exc))
-        return await run_in_threadpool(
-            mine_page, session, 200, f"selected {len(ids)} submission(s)"
-        )
+        return RedirectResponse(f"/me?selected={len(ids)}", status_code=303)
 
     @app.get("/me/strips/{submission_id}", response_model=None)
     def strip(submission_id: str, request: Request) -> Response:
@@ -462,6 +474,12 @@ def add_pages(
         )
         return "the final board is published"
 
+    def do_add_team(_session: sessions.Session, form: forms.Form) -> str:
+        name = form.one("team").strip()
+        token = tokens.add_team(settings.engine, name)
+        return f"team {name} added; its token, shown this once: {token}"
+
+    app.post("/organiser/teams")(organiser_action(do_add_team))
     app.post("/organiser/requeue")(organiser_action(do_requeue))
     app.post("/organiser/disqualify")(organiser_action(do_disqualify))
     app.post("/organiser/publish")(organiser_action(do_publish))

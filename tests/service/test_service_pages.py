@@ -65,8 +65,8 @@ def _upload(client: httpx.Client, csrf: str, name: str, data: bytes) -> httpx.Re
 
 
 def _accepted(page: httpx.Response) -> str:
-    found = re.search(r"accepted ([0-9a-z-]+) \(", page.text)
-    assert page.status_code == 201 and found, page.text[-2000:]
+    found = re.fullmatch(r"/me\?accepted=([0-9a-z]+)", page.headers.get("location", ""))
+    assert page.status_code == 303 and found, page.text[-2000:]
     return found.group(1)
 
 
@@ -211,7 +211,7 @@ def test_pages_hold_every_boundary_between_teams_and_the_organiser(pages_world: 
     got = a.post("/me/selections", data={"csrf": csrf_a, "submission_ids": a_second})
     tally.check("selecting a disqualified submission", got.status_code == 422)
     got = a.post("/me/selections", data={"csrf": csrf_a, "submission_ids": a_first})
-    assert got.status_code == 200 and "selected 1" in got.text
+    assert got.status_code == 303 and "selected 1" in a.get(got.headers["location"]).text
     got = boss.post("/organiser/requeue", data={"csrf": csrf_boss, "submission_id": b_failed})
     assert got.status_code == 200 and "re-queued " + b_failed in got.text
     _wait(world, 3)
