@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 CSRF_REFUSED = "the form's CSRF token is missing or wrong; reload the page and send it again"
 SIGN_IN_FIRST = "sign in first: /signin"
+# Columns of a stored public result that the row already shows, or that are not figures.
+NOT_FIGURES = frozenset(
+    {"submission_id", "submitted_at", "team", "status", "source", "error", "run_id", "isolation"}
+)
 STRIP_TYPES = {".webp": "image/webp", ".png": "image/png"}
 
 
@@ -266,12 +270,13 @@ def add_pages(
             figures = [
                 (k, f"{v:.4g}" if isinstance(v, float) else str(v))
                 for k, v in (item["result"] or {}).items()
-                if v is not None and "private" not in k
+                if v not in (None, "") and "private" not in k and k not in NOT_FIGURES
             ]
             rows.append(
                 {
                     **item,
                     "size": _size(int(item["size_bytes"])),
+                    "submitted_at": item["submitted_at"][:19].replace("T", " ") + " UTC",
                     "figures": figures,
                     "strip": bool(board_row and strip_names(board_row)[0]),
                     "selectable": bool(
