@@ -334,6 +334,9 @@ def add_pages(
                 raise UploadRefused(why, intake.refusal_status(why))
             if not form.file_bytes:
                 raise UploadRefused("the upload is empty; choose a file")
+            cap = settings.caps.archive_bytes
+            if len(form.file_bytes) > cap:  # as sent: a packed npz may compress far below it
+                raise UploadRefused(f"the upload is over the size limit of {cap // 2**20} MiB", 413)
             data = as_archive(form.file_name, form.file_bytes)
 
             async def body() -> Any:

@@ -23,6 +23,7 @@ from harness.service.uploads import pack
 from tests.service.conftest import SIZE, N, World, make_world, write_samples
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+HOSTILE_PNG = "<img src=x onerror=alert(2)>.png"  # its failure names it on two pages
 
 
 class Tally:
@@ -80,8 +81,44 @@ def _broken_archive(folder: Path) -> bytes:
             Image.fromarray(np.full((SIZE, SIZE, 3), i * 9, np.uint8)).save(
                 folder / "samples" / label / f"{i:03d}.png"
             )
-    (folder / "samples" / "without_mask" / "005.png").write_bytes(b"not a png")
+    (folder / "samples" / "without_mask" / "005.png").unlink()
+    (folder / "samples" / "without_mask" / HOSTILE_PNG).write_bytes(b"not a png")
     return pack(folder)
+
+
+def _hostile_archives() -> dict[str, bytes]:
+    """Archives the upload form must refuse in one line: traversal, a link, a bomb."""
+    import io
+    import tarfile
+
+    made = {}
+    for what, names, kind in (
+        ("traversal", ["../escape.py"], tarfile.REGTYPE),
+        ("absolute path", ["/etc/evil.py"], tarfile.REGTYPE),
+        ("symlink", ["model.py"], tarfile.SYMTYPE),
+        ("bomb (5 MiB of zeros, a few KiB packed)", ["samples.npz"], tarfile.REGTYPE),
+    ):
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            for name in names:
+                info = tarfile.TarInfo(name)
+                info.type = kind
+                info.linkname = "/etc/passwd" if kind == tarfile.SYMTYPE else ""
+                data = b"" if kind == tarfile.SYMTYPE else b"x = 1\n"
+                data = bytes(5 * 2**20) if what.startswith("bomb") else data
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        made[what] = buffer.getvalue()
+    return made
+
+
+def _submission_count(engine: object) -> int:
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:  # type: ignore[attr-defined]
+        return int(
+            conn.execute(sa.select(sa.func.count()).select_from(store.submissions)).scalar_one()
+        )
 
 
 def _wait(world: World, count: int, timeout_s: float = 120) -> None:
@@ -100,7 +137,7 @@ def test_pages_hold_every_boundary_between_teams_and_the_organiser(pages_world: 
     engine = store.connect(world.db)
     token_a, token_b = world.add_team("alpha"), world.add_team("beta")
     boss_token = tokens.add_team(engine, "boss", organiser=True)
-    url = world.start_server(workers=0)
+    url = world.start_server(0, "--max-upload-mib", "2")
     world.start_worker()
 
     # Sign in: a session cookie that is not the token, HttpOnly, SameSite=Strict.
@@ -108,6 +145,10 @@ def test_pages_hold_every_boundary_between_teams_and_the_organiser(pages_world: 
     cookie = raw.headers["set-cookie"]
     assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
     assert "secure" not in cookie.lower() and token_a not in cookie  # plain http on loopback
+    behind_tls = httpx.post(
+        url + "/signin", data={"token": token_a}, headers={"X-Forwarded-Proto": "https"}
+    )
+    assert "secure" in behind_tls.headers["set-cookie"].lower()  # a TLS proxy on this machine
     a, csrf_a = _sign_in(url, token_a)
     b, csrf_b = _sign_in(url, token_b)
     boss, csrf_boss = _sign_in(url, boss_token)
@@ -123,6 +164,19 @@ def test_pages_hold_every_boundary_between_teams_and_the_organiser(pages_world: 
     tally.check("upload of an unknown file type", refused.status_code == 422)
     tally.check("hostile file name shown raw", "<script>alert" not in refused.text)
     assert "this file is none of them" in refused.text
+    rows_before = _submission_count(engine)
+    for what, data in _hostile_archives().items():
+        got = _upload(b, csrf_b, "team.tar.gz", data)
+        tally.check(
+            f"archive with a {what}", got.status_code in (413, 422) and "refusal" in got.text
+        )
+    got = _upload(b, csrf_b, "big.npz", b"0" * (2 * 2**20 + 1))
+    tally.check("an upload over the size limit", got.status_code == 413)
+    got = b.post(
+        "/me/upload", content=b"csrf=" + csrf_b.encode(), headers={"content-type": "text/plain"}
+    )
+    tally.check("an upload of the wrong content type", got.status_code == 422)
+    tally.check("a refused upload stored as a submission", _submission_count(engine) == rows_before)
     _wait(world, 3)
 
     mine_a = a.get("/me").text
@@ -133,7 +187,9 @@ def test_pages_hold_every_boundary_between_teams_and_the_organiser(pages_world: 
         'mine" data-team="alpha"' not in b.get("/board/index.html").text,
     )
     mine_b = b.get("/me").text
-    assert b_failed in mine_b and "failed" in mine_b and "005.png" in mine_b
+    assert b_failed in mine_b and "not a readable image" in mine_b
+    tally.check("hostile member name in beta's log", "<img src=x onerror=alert(2)" not in mine_b)
+    assert "&lt;img src=x onerror=alert(2)&gt;.png" in mine_b  # shown, as text
 
     # Another team's submissions, logs, strips and rows: by id guessing and by parameters.
     strip_ok = a.get(f"/me/strips/{a_first}")
@@ -194,7 +250,8 @@ def test_pages_hold_every_boundary_between_teams_and_the_organiser(pages_world: 
 
     # The organiser: the failed job's log, HTML in a reason escaped, re-queue, disqualify.
     page = boss.get("/organiser").text
-    assert b_failed in page and "005.png" in page and "alpha" in page
+    assert b_failed in page and "not a readable image" in page and "alpha" in page
+    tally.check("hostile member name on the organiser's page", "<img src=x onerror" not in page)
     got = boss.post(
         "/organiser/disqualify",
         data={"csrf": csrf_boss, "submission_id": a_second, "reason": HOSTILE},
