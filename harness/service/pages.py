@@ -279,6 +279,7 @@ def add_pages(
                     "submitted_at": item["submitted_at"][:19].replace("T", " ") + " UTC",
                     "figures": figures,
                     "strip": bool(board_row and strip_names(board_row)[0]),
+                    "nearest": bool(board_row and strip_names(board_row)[1]),
                     "selectable": bool(
                         board_row and board_row.get("status") == "ok" and sid not in out_of
                     ),
@@ -388,8 +389,8 @@ def add_pages(
             return await run_in_threadpool(mine_page, session, 422, "", str(exc))
         return RedirectResponse(f"/me?selected={len(ids)}", status_code=303)
 
-    @app.get("/me/strips/{submission_id}", response_model=None)
-    def strip(submission_id: str, request: Request) -> Response:
+    def own_strip(submission_id: str, request: Request, which: int) -> Response:
+        """The signed-in team's own strip (0: samples, 1: nearest training images), else 404."""
         from harness.board import leaderboard
         from harness.scoring.strips import strip_names, strips_dir
 
@@ -403,13 +404,21 @@ def add_pages(
                 & (table["team"] == session.who.team)
             ]
             for row in rows.to_dict(orient="records"):
-                name = strip_names(row)[0]
+                name = strip_names(row)[which]
                 path = strips_dir(settings.board) / name
                 if name and path.is_file():
                     return FileResponse(path, media_type=STRIP_TYPES[path.suffix])
         return refuse(
-            404, f"no sample strip of {submission_id} for team {session.who.team}", session, "/me"
+            404, f"no such picture of {submission_id} for team {session.who.team}", session, "/me"
         )
+
+    @app.get("/me/strips/{submission_id}", response_model=None)
+    def strip(submission_id: str, request: Request) -> Response:
+        return own_strip(submission_id, request, 0)
+
+    @app.get("/me/nearest/{submission_id}", response_model=None)
+    def nearest(submission_id: str, request: Request) -> Response:
+        return own_strip(submission_id, request, 1)
 
     def organiser_page(
         session: sessions.Session, status: int = 200, notice: str = "", message: str = ""

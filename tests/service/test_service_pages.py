@@ -194,11 +194,14 @@ def test_pages_hold_every_boundary_between_teams_and_the_organiser(pages_world: 
     # Another team's submissions, logs, strips and rows: by id guessing and by parameters.
     strip_ok = a.get(f"/me/strips/{a_first}")
     assert strip_ok.status_code == 200 and strip_ok.headers["content-type"].startswith("image/")
+    if "/me/nearest/" + a_first in mine_a:  # kept when the samples were memorised
+        assert a.get(f"/me/nearest/{a_first}").headers["content-type"].startswith("image/")
     for path in (
         f"/me/strips/{a_first}",
         f"/me/strips/{a_first}?team=alpha",
         "/me/strips/..%2F..%2Fresults.csv",
         "/me/strips/" + "0" * 16,
+        f"/me/nearest/{a_first}",
     ):
         tally.check(f"beta reads {path}", b.get(path).status_code == 404)
     for path in (f"/api/submissions/{a_first}", f"/api/submissions/{a_first}?team=alpha"):
