@@ -338,7 +338,12 @@ def leaderboard_cmd(
         err(f"merged {len(merged)} row(s) that jobs left in {spool_dir(path)}")
     # The board first: a wrong --metric, or --all-runs with --private, is one line before
     # anything is written, and the site is shaped by the same options as the terminal board.
-    table = board_table(board.read(path), path, competition, private, metric, all_runs)
+    # Disqualified submissions (the organiser's, through the service) stay in results.csv but
+    # off every board.
+    from harness.board.disqualified import drop_disqualified
+
+    rows = drop_disqualified(board.read(path), path)
+    table = board_table(rows, path, competition, private, metric, all_runs)
     if html is not None:
         from harness.board.selections import read_selections
         from harness.board.site import write_site
@@ -348,7 +353,7 @@ def leaderboard_cmd(
 
         site = write_site(
             html,
-            board.read(path),
+            rows,
             runs_root=runs_root(runs),
             submissions=submissions,
             private=private,

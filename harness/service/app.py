@@ -17,10 +17,11 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from harness.errors import HarnessError
-from harness.service import intake, queue, store, tokens
+from harness.service import intake, queue, sessions, store, tokens
+from harness.service.pages import add_pages, highlight
 from harness.service.ratelimit import AuthGuard
 from harness.service.uploads import Caps, UploadRefused
 from harness.settings.competition import Competition
@@ -140,6 +141,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     @app.post("/api/selections")
     def select(body: dict[str, Any], who: Team) -> dict[str, Any]:
         from harness.board import leaderboard
+        from harness.board.disqualified import drop_disqualified
         from harness.board.rules import closed_message
         from harness.board.selections import record_selection
 
@@ -152,7 +154,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         try:
             return record_selection(
                 settings.board,
-                leaderboard.read(settings.board),
+                drop_disqualified(leaderboard.read(settings.board), settings.board),
                 who.team,
                 ids,
                 limit=settings.competition.final_selections,
@@ -164,8 +166,9 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     def board() -> list[dict[str, Any]]:
         from harness.board import leaderboard
         from harness.board.boards import public_board
+        from harness.board.disqualified import drop_disqualified
 
-        table = public_board(leaderboard.read(settings.board))
+        table = public_board(drop_disqualified(leaderboard.read(settings.board), settings.board))
         return json.loads(table.to_json(orient="records"))
 
     @app.get("/api/admin/jobs")
@@ -184,16 +187,22 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             "jobs": [dict(r._mapping) for r in rows],
         }
 
+    add_pages(app, settings, _submissions)
+
     @app.get("/")
     def index() -> RedirectResponse:
         return RedirectResponse("/board/index.html")
 
-    @app.get("/board/{path:path}")
-    def site(path: str) -> FileResponse:
+    @app.get("/board/{path:path}", response_model=None)
+    def site(path: str, request: Request) -> Response:
         root = _fresh_site(settings).resolve()
         target = (root / path).resolve()
         if not target.is_relative_to(root) or not target.is_file():
             raise HTTPException(404, "no such page")
+        found = sessions.find(settings.engine, request.cookies.get(sessions.COOKIE))
+        if found is not None and target.suffix == ".html":
+            page = highlight(target.read_text(encoding="utf-8"), found.who.team)
+            return HTMLResponse(page, headers={"Cache-Control": "no-store"})
         return FileResponse(target)
 
     return app
@@ -246,14 +255,23 @@ def _submissions(
 
 
 def _fresh_site(settings: ServiceSettings) -> Path:
-    """The board's static site, rebuilt by the board code when results.csv has changed."""
+    """The board's static site, rebuilt by the board code when results.csv, the
+    disqualifications or the final board's publication have changed. Disqualified rows are
+    left out; the final board (private figures) is written only once it is published."""
     from harness.board import leaderboard
+    from harness.board.disqualified import disqualified_path, drop_disqualified
+    from harness.board.selections import read_selections
     from harness.board.site import write_site
     from harness.scoring.strips import strips_dir
+    from harness.service.admin import published
 
     site_dir = settings.state.root / SITE
     stamp = settings.state.root / ".site-stamp"
-    mtime = str(settings.board.stat().st_mtime_ns) if settings.board.is_file() else "none"
+    final = published(settings.state)
+    mtime = " ".join(
+        str(p.stat().st_mtime_ns) if p.is_file() else "none"
+        for p in (settings.board, disqualified_path(settings.board))
+    ) + (" final" if final else "")
     with settings.site_lock:
         if (
             not (site_dir / "index.html").is_file()
@@ -262,10 +280,11 @@ def _fresh_site(settings: ServiceSettings) -> Path:
         ):
             write_site(
                 site_dir,
-                leaderboard.read(settings.board),
+                drop_disqualified(leaderboard.read(settings.board), settings.board),
                 runs_root=settings.runs_root or settings.state.runs,
                 submissions=settings.state.unpacked,
-                private=False,
+                private=final,
+                selections=read_selections(settings.board) if final else None,
                 source_label=settings.board.name,
                 final_selections=settings.competition.final_selections,
                 strips=strips_dir(settings.board),

@@ -80,6 +80,16 @@ results = sa.Table(
     sa.Column("public_json", sa.Text, nullable=False),
     sa.Column("written_at", sa.DateTime(timezone=True), nullable=False),
 )
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    # The browser holds a random session id; only its SHA-256 is stored, as for tokens.
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("token_id", sa.Integer, sa.ForeignKey("tokens.id"), nullable=False, index=True),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
 events = sa.Table(
     "events",
     metadata,
