@@ -9,8 +9,6 @@ as JSON, and the static site of ``harness leaderboard --html``, rebuilt when res
 """
 
 import json
-import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,26 +19,11 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 
 from harness.errors import HarnessError
 from harness.service import intake, queue, sessions, store, tokens
+from harness.service.config import ServiceSettings
 from harness.service.pages import add_pages, highlight
-from harness.service.ratelimit import AuthGuard
-from harness.service.uploads import Caps, UploadRefused
-from harness.settings.competition import Competition
+from harness.service.uploads import UploadRefused
 
 SITE = "site"
-
-
-@dataclass
-class ServiceSettings:
-    """One settings object for every route."""
-
-    engine: sa.Engine
-    state: store.State
-    board: Path
-    competition: Competition
-    caps: Caps = field(default_factory=Caps)
-    runs_root: Path | None = None
-    guard: AuthGuard = field(default_factory=AuthGuard)
-    site_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def _bearer(request: Request) -> str | None:

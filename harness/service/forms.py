@@ -1,23 +1,24 @@
-"""HTML form bodies, read without python-multipart: url-encoded fields and one uploaded file.
+"""HTML form bodies: url-encoded fields and one uploaded file, parsed by Starlette.
 
-The pages post plain forms (no JavaScript). A url-encoded body is small and parsed with
-:func:`urllib.parse.parse_qs`; a ``multipart/form-data`` body (the upload form) is read whole,
-under the service's archive cap plus a little for the other fields, and split on its boundary.
-Anything malformed is an :class:`UploadRefused` with one line, as a bad API upload is.
+The pages post plain forms (no JavaScript). The body is read under a cap first (the service's
+archive cap plus a little for the other fields), so an oversized upload is refused before any
+parsing; then Starlette's form parser (python-multipart) reads the cached body with limits on
+fields and files. Anything malformed is an :class:`UploadRefused` with one line, as a bad API
+upload is.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
 
 from harness.service.uploads import UploadRefused
 
-FIELDS_BYTES = 64 * 1024  # a url-encoded form: a token, a few ids, a reason
 SLACK_BYTES = 16 * 1024  # a multipart body: the file plus headers and the CSRF field
-BOUNDARY = re.compile(r'boundary="?([^";]+)"?')
-DISPOSITION = re.compile(r'(\w+)="([^"]*)"')
+MAX_FIELDS = 50  # a token, a CSRF secret, a few ids, a reason
+MAX_FIELD_BYTES = 64 * 1024
 
 
 @dataclass
@@ -34,42 +35,43 @@ class Form:
         return values[0] if values else ""
 
 
-def parse_urlencoded(body: bytes) -> Form:
-    """A url-encoded form body (refused past :data:`FIELDS_BYTES`)."""
-    if len(body) > FIELDS_BYTES:
-        raise UploadRefused("the form is too large", 413)
+async def read_form(request: Request, *, limit: int, too_large: str) -> Form:
+    """The posted form of ``request``, its body at most ``limit`` bytes (else 413 with
+    ``too_large``): text fields, and the one file of the field ``file``."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise UploadRefused(too_large, 413)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise UploadRefused(too_large, 413)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+
+    async def replay() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    cached = Request(request.scope, receive=replay)  # the body read once, parsed from memory
+    kind = request.headers.get("content-type", "")
+    if not kind.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        raise UploadRefused("the form could not be read; send it from the page", 415)
     try:
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
-    except (UnicodeDecodeError, ValueError):
-        raise UploadRefused("the form could not be read; send it from the page") from None
-    return Form(fields=fields)
-
-
-def parse_multipart(body: bytes, content_type: str) -> Form:
-    """A ``multipart/form-data`` body: its text fields and its one file field ``file``."""
-    match = BOUNDARY.search(content_type)
-    if not match:
-        raise UploadRefused("the upload form has no boundary; send it from the page")
-    delimiter = b"--" + match.group(1).encode("latin-1")
-    form = Form()
-    for part in body.split(delimiter)[1:]:
-        if part.startswith(b"--"):
-            break  # the closing delimiter
-        head, sep, content = part.partition(b"\r\n\r\n")
-        if not sep:
-            raise UploadRefused("the upload form is malformed; send it from the page")
-        content = content.removesuffix(b"\r\n")
-        disposition = ""
-        for line in head.decode("utf-8", "replace").split("\r\n"):
-            if line.lower().startswith("content-disposition:"):
-                disposition = line
-        names = dict(DISPOSITION.findall(disposition))
-        name = names.get("name", "")
-        if "filename" in names:
-            if name != "file" or form.file_name:
-                raise UploadRefused("send one file, in the form's file field")
-            form.file_name = names["filename"] or "upload"
-            form.file_bytes = content
-        elif name:
-            form.fields.setdefault(name, []).append(content.decode("utf-8", "replace"))
-    return form
+        async with cached.form(
+            max_files=1, max_fields=MAX_FIELDS, max_part_size=MAX_FIELD_BYTES
+        ) as data:
+            form = Form()
+            for name, value in data.multi_items():
+                if isinstance(value, UploadFile):
+                    if name != "file" or form.file_name:
+                        raise UploadRefused("send one file, in the form's file field")
+                    form.file_name = value.filename or "upload"
+                    form.file_bytes = await value.read()
+                else:
+                    form.fields.setdefault(name, []).append(value)
+            return form
+    except UploadRefused:
+        raise
+    except Exception as exc:  # Starlette's MultiPartException, a bad encoding
+        raise UploadRefused(f"the form could not be read ({exc}); send it from the page") from None

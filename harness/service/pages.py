@@ -26,7 +26,7 @@ from harness.service import admin, forms, intake, queue, sessions, tokens
 from harness.service.uploads import UploadRefused
 
 if TYPE_CHECKING:
-    from harness.service.app import ServiceSettings
+    from harness.service.config import ServiceSettings
 
 CSRF_REFUSED = "the form's CSRF token is missing or wrong; reload the page and send it again"
 SIGN_IN_FIRST = "sign in first: /signin"
@@ -155,27 +155,12 @@ def add_pages(
         return sessions.find(settings.engine, request.cookies.get(sessions.COOKIE))
 
     async def read_form(request: Request) -> forms.Form:
-        kind = request.headers.get("content-type", "")
-        limit = settings.caps.archive_bytes + forms.SLACK_BYTES
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > limit:
-            raise UploadRefused(
-                f"the upload is over the size limit of {settings.caps.archive_bytes // 2**20} MiB",
-                413,
-            )
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise UploadRefused(
-                    f"the upload is over the size limit of {settings.caps.archive_bytes // 2**20} MiB",
-                    413,
-                )
-            chunks.append(chunk)
-        body = b"".join(chunks)
-        if kind.startswith("multipart/form-data"):
-            return forms.parse_multipart(body, kind)
-        return forms.parse_urlencoded(body)
+        return await forms.read_form(
+            request,
+            limit=settings.caps.archive_bytes + forms.SLACK_BYTES,
+            too_large=f"the upload is over the size limit of "
+            f"{settings.caps.archive_bytes // 2**20} MiB",
+        )
 
     async def checked(
         request: Request, organiser: bool = False

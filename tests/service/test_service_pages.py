@@ -175,7 +175,7 @@ def test_pages_hold_every_boundary_between_teams_and_the_organiser(pages_world: 
     got = b.post(
         "/me/upload", content=b"csrf=" + csrf_b.encode(), headers={"content-type": "text/plain"}
     )
-    tally.check("an upload of the wrong content type", got.status_code == 422)
+    tally.check("an upload of the wrong content type", got.status_code == 415)
     tally.check("a refused upload stored as a submission", _submission_count(engine) == rows_before)
     _wait(world, 3)
 
